@@ -1,0 +1,1 @@
+"""The bundled policy packs (one folder per locality), shipped inside the package."""

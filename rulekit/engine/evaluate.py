@@ -1,0 +1,247 @@
+"""Evaluate a compiled pack for one household: facts -> parameters in force -> nodes in dependency
+order -> decisions. A pure function of (compiled pack, record, as_of, parameter values); the trace is
+read afterwards from the state this returns and never influences the outcome.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import attrs
+
+from rulekit.engine.compile import CompiledPack, Node
+from rulekit.errors import EvaluationError
+from rulekit.expr.compiler import ITEM_PATH
+from rulekit.expr.functions import age_on
+from rulekit.expr.values import Unknown, merge
+from rulekit.pack.spec import ParamValue
+from rulekit.record import model as M
+
+STATUSES = ("decided", "needs_review", "undetermined")
+
+
+@attrs.define
+class RuleState:
+    raw: Any                                  # what the condition gave
+    effective: Any                            # after overrides (what other expressions see)
+    overridden_by: tuple[str, ...] = ()
+    members: tuple[tuple[str, Any], ...] = () # per-member rules: (member path, value)
+
+
+@attrs.define
+class DecisionState:
+    name: str
+    status: str
+    outcome: str | None
+    hits: tuple[str, ...]                     # collect: every outcome that holds
+    missing: tuple[str, ...]                  # facts that would decide it
+    blocked_by: str | None = None             # first: the outcome whose condition is unknown
+    pending: tuple[str, ...] = ()             # collect: outcomes whose condition is unknown
+    not_matched: tuple[str, ...] = ()         # first: outcomes tried before the one that matched
+
+
+@attrs.define
+class State:
+    env: dict[str, Any]
+    members: list[dict]
+    params: dict[str, ParamValue | None]
+    rules: dict[str, RuleState]
+    overrides: dict[str, tuple[Any, Any]]     # id -> (condition value, applied)
+    decisions: dict[str, DecisionState]
+    reference_date: Any
+    period: tuple[Any, Any]
+
+
+def flatten(canonical: dict) -> tuple[dict[str, Any], list[dict]]:
+    """Household facts as one flat dict (sections lifted, unknown = absent) and member dicts."""
+    env: dict[str, Any] = {}
+
+    def put(cls: type, data: dict, target: dict, path: str) -> None:
+        for f in attrs.fields(cls):
+            value = data.get(f.name)
+            meta = f.metadata
+            if "section" in meta:
+                put(M.SECTIONS[f.name], value or {}, target, f.name)
+                continue
+            if value is None:
+                continue
+            if meta["kind"] == M.DATE:
+                value = dt.date.fromisoformat(value)
+            elif meta["kind"] == "list":
+                item_cls = meta.get("item")
+                if item_cls is None:
+                    value = tuple(value)
+                else:
+                    prefix = f"{path}.{f.name}" if path and f.name != "members" else f.name
+                    rows = []
+                    for i, row in enumerate(value):
+                        item = {ITEM_PATH: f"{prefix}[{i}]"}
+                        put(item_cls, row, item, "")
+                        rows.append(item)
+                    value = rows
+            target[f.name] = value
+    put(M.Household, canonical, env, "")
+    return env, env.get("members", [])
+
+
+def _ages(members: list[dict], ref: Any) -> None:
+    for m in members:
+        birth = m.get("birth_date")
+        if birth is not None:
+            m["age"] = Unknown(("reference_date",)) if ref.__class__ is Unknown else age_on(birth, ref)
+
+
+def _period(ref: Any, months: int | None) -> tuple[Any, Any]:
+    if months is None or ref.__class__ is Unknown:
+        return (ref, ref) if months is None else (Unknown(("reference_date",)),) * 2
+    from rulekit.expr.functions import _add_months
+    return _add_months(ref, -months) + dt.timedelta(days=1), ref
+
+
+def evaluate(pack: CompiledPack, canonical: dict, as_of: dt.date,
+             arguments: dict[str, Any] | None = None) -> State:
+    spec = pack.spec
+    env, members = flatten(canonical)
+    ref_fact = spec.meta.get("reference_date")
+    ref = env.get(ref_fact, Unknown((ref_fact,))) if ref_fact else as_of
+    _ages(members, ref)
+    months = (spec.meta.get("income_period") or {}).get("months")
+    period = _period(ref, months)
+    env.update(as_of=as_of, reference_date=ref, period_start=period[0], period_end=period[1])
+
+    params: dict[str, ParamValue | None] = {}
+    for name, p in spec.parameters.items():
+        if arguments and name in arguments:
+            pv = ParamValue(dt.date.min, arguments[name], "evaluate(parameters=...)", "", "argument")
+        else:
+            pv = p.value_on(as_of)
+        params[name] = pv
+        env[name] = pv.value if pv else Unknown((f"parameter {name} has no value in force on "
+                                                 f"{as_of.isoformat()}",))
+    state = State(env, members, params, {}, {}, {}, ref, period)
+    for node in pack.nodes:
+        try:
+            _NODE[node.kind](pack, node, state)
+        except EvaluationError as e:
+            label = _label(pack, node.name)
+            raise EvaluationError(f"{node.kind} {node.name} ({label}): {e.message}",
+                                  rule_id=node.name, expression=e.expression,
+                                  values=e.values) from None
+    return state
+
+
+def _label(pack: CompiledPack, name: str) -> str:
+    s = pack.spec
+    for table in (s.computed, s.rules, s.overrides, s.decisions, s.groups):
+        if name in table:
+            return table[name].label
+    return name
+
+
+def _computed(pack: CompiledPack, node: Node, st: State) -> None:
+    if node.per:
+        for m in st.members:
+            m[node.name] = node.expr(st.env, m)
+    else:
+        st.env[node.name] = node.expr(st.env, None)
+
+
+def _any3(values: list[Any]) -> Any:
+    if any(v is True for v in values):
+        return True
+    unknown = [v for v in values if v.__class__ is Unknown]
+    return merge(*unknown) if unknown else False
+
+
+def _rule(pack: CompiledPack, node: Node, st: State) -> None:
+    member_values: tuple = ()
+    if node.per:
+        member_values = tuple((m[ITEM_PATH], node.expr(st.env, m)) for m in st.members)
+        raw = _any3([v for _, v in member_values])
+    else:
+        raw = node.expr(st.env, None)
+    effective, by = raw, []
+    if raw is True:
+        for oid in node.overrides:
+            cond = st.overrides.get(oid, (None,))[0]
+            if cond is None:
+                cond = pack_override_when(pack, oid, st)
+            if cond is True:
+                by.append(oid)
+            elif cond.__class__ is Unknown and effective is True:
+                effective = cond           # might be cancelled: not known until that fact is
+        if by:
+            effective = False
+    st.rules[node.name] = RuleState(raw, effective, tuple(by), member_values)
+    st.env[node.name] = effective
+
+
+def pack_override_when(pack: CompiledPack, oid: str, st: State) -> Any:
+    node = next(n for n in pack.nodes if n.name == oid)
+    cond = node.expr(st.env, None)
+    st.overrides[oid] = (cond, None)
+    return cond
+
+
+def _override(pack: CompiledPack, node: Node, st: State) -> None:
+    cond = st.overrides.get(node.name, (None,))[0]
+    if cond is None:
+        cond = node.expr(st.env, None)
+    raws = [st.rules[r].raw for r in node.cancels if r in st.rules]
+    if cond is True:
+        applied = _any3(raws)
+    elif cond is False:
+        applied = False
+    else:
+        applied = False if all(r is False for r in raws) else cond
+    st.overrides[node.name] = (cond, applied)
+    st.env[node.name] = applied
+
+
+def _group(pack: CompiledPack, node: Node, st: State) -> None:
+    st.env[node.name] = _any3([st.rules[r].effective for r in node.members if r in st.rules])
+
+
+def _decision(pack: CompiledPack, node: Node, st: State) -> None:
+    dspec = pack.spec.decisions[node.name]
+    statuses = {o.id: o.status for o in dspec.outcomes}
+    if dspec.hit == "first":
+        tried = []
+        for oid, expr in node.outcomes:
+            v = True if expr is None else expr(st.env, None)
+            if v is True:
+                st.decisions[node.name] = DecisionState(node.name, statuses[oid], oid, (oid,), (),
+                                                        not_matched=tuple(tried))
+                st.env[node.name] = oid
+                return
+            if v.__class__ is Unknown:
+                st.decisions[node.name] = DecisionState(
+                    node.name, "undetermined", None, (), tuple(sorted(v.missing)), blocked_by=oid,
+                    not_matched=tuple(tried))
+                st.env[node.name] = Unknown(v.missing)
+                return
+            tried.append(oid)
+        st.decisions[node.name] = DecisionState(node.name, "undetermined", None, (), (),
+                                                not_matched=tuple(tried))
+        st.env[node.name] = Unknown((f"no outcome of {node.name} applies",))
+        return
+    hits, pending, missing = [], [], set()
+    for oid, expr in node.outcomes:
+        v = expr(st.env, None)
+        if v is True:
+            hits.append(oid)
+        elif v.__class__ is Unknown:
+            pending.append(oid)
+            missing |= v.missing
+    if pending:
+        status = "undetermined"
+    elif any(statuses[h] == "needs_review" for h in hits):
+        status = "needs_review"
+    else:
+        status = "decided"
+    st.decisions[node.name] = DecisionState(node.name, status, None, tuple(hits),
+                                            tuple(sorted(missing)), pending=tuple(pending))
+
+
+_NODE = {"computed": _computed, "rule": _rule, "override": _override, "group": _group,
+         "decision": _decision}

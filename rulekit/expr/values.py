@@ -1,0 +1,42 @@
+"""Runtime values of the expression language that are not plain Python values."""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+
+class Unknown:
+    """A value that depends on facts the record does not give; it names those facts.
+
+    It is never equal to anything and never true or false: comparing or combining it yields
+    another Unknown, so a missing fact can only decide nothing (three-valued logic).
+    """
+
+    __slots__ = ("missing",)
+
+    def __init__(self, missing: Iterable[str]) -> None:
+        self.missing = frozenset(missing)
+
+    def __bool__(self) -> bool:
+        raise TypeError("an Unknown value has no truth value")
+
+    def __repr__(self) -> str:
+        return f"Unknown({sorted(self.missing)})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Unknown) and other.missing == self.missing
+
+    def __hash__(self) -> int:
+        return hash(self.missing)
+
+
+def is_unknown(value: Any) -> bool:
+    return value.__class__ is Unknown
+
+
+def merge(*values: Any) -> Unknown:
+    """One Unknown naming every fact missing from any of `values`."""
+    missing: set[str] = set()
+    for v in values:
+        if v.__class__ is Unknown:
+            missing |= v.missing
+    return Unknown(missing)
