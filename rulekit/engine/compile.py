@@ -92,9 +92,20 @@ def _param_type(p: S.ParamSpec) -> str:
     return "any"
 
 
+FLAT_TYPES = {"number": "num", "integer": "num", "bool": "bool", "text": "str", "date": "date"}
+
+
+def flat_namespace(facts: dict[str, dict]) -> Namespace:
+    """Names of a pack that declares its own flat input facts instead of the household record."""
+    names = {n: Ref(n, FLAT_TYPES[f["type"]], "fact") for n, f in facts.items()}
+    for b in BUILTINS:
+        names[b] = Ref(b, "date", "builtin")
+    return Namespace(names, {})
+
+
 def compile_spec(spec: S.PackSpec) -> CompiledPack:
     problems: list[Problem] = []
-    ns = record_namespace()
+    ns = flat_namespace(spec.facts) if spec.facts else record_namespace()
     ns.enums.update(outcome_enums(spec))
     owners: dict[str, S.Where] = {}
 

@@ -101,7 +101,10 @@ def _period(ref: Any, months: int | None) -> tuple[Any, Any]:
 def evaluate(pack: CompiledPack, canonical: dict, as_of: dt.date,
              arguments: dict[str, Any] | None = None) -> State:
     spec = pack.spec
-    env, members = flatten(canonical)
+    if spec.facts:
+        env, members = dict(canonical), []
+    else:
+        env, members = flatten(canonical)
     ref_fact = spec.meta.get("reference_date")
     ref = env.get(ref_fact, Unknown((ref_fact,))) if ref_fact else as_of
     _ages(members, ref)

@@ -12,6 +12,7 @@ from rulekit.engine.evaluate import evaluate
 from rulekit.errors import Problem, RecordError
 from rulekit.pack import spec as S
 from rulekit.record import model as M
+from rulekit.record.flat import flat_env
 from rulekit.record.schema import normalise, to_canonical
 from rulekit.trace.result import Result
 
@@ -48,7 +49,13 @@ class Pack:
         and must be given when the record has none. `parameters` overrides parameter values for
         this call (shown in the trace with origin "argument").
         """
-        canonical = to_canonical(record) if isinstance(record, M.Household) else normalise(record)
+        if self.spec.facts:
+            canonical = {"id": record.get("id") if isinstance(record, Mapping) else None,
+                         **flat_env(self.spec.facts, record)}
+        elif isinstance(record, M.Household):
+            canonical = to_canonical(record)
+        else:
+            canonical = normalise(record)
         day = _as_of(as_of, canonical)
         if parameters:
             unknown = sorted(set(parameters) - set(self.spec.parameters))
@@ -80,8 +87,11 @@ def _as_of(as_of: dt.date | str | None, canonical: dict) -> dt.date:
             return dt.date.fromisoformat(as_of)
         except ValueError:
             raise ValueError(f"as_of must be a date written YYYY-MM-DD (got {as_of!r})") from None
-    if canonical.get("collected_on"):
-        return dt.date.fromisoformat(canonical["collected_on"])
+    collected = canonical.get("collected_on")
+    if isinstance(collected, dt.date):
+        return collected
+    if collected:
+        return dt.date.fromisoformat(collected)
     raise RecordError([Problem("the record has no collected_on date, so give as_of= (the date "
                                "whose parameter values apply)", path="collected_on")],
                       record_id=canonical.get("id"))

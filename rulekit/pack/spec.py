@@ -154,6 +154,7 @@ class PackSpec:
     decisions: dict[str, DecisionSpec]
     files: tuple[str, ...]              # every file read, base packs first, override files last
     digest: str                          # sha256 over the bytes of those files
+    facts: dict[str, dict] = attrs.field(factory=dict)   # flat input facts, when the pack declares them
 
     @property
     def id(self) -> str:
@@ -345,7 +346,7 @@ def build_spec(doc: YamlDoc, digest_parts: list[bytes]) -> PackSpec:
                                        _where(doc, ("decisions", name), pid),
                                        tuple(dec.get("cites", ())), **_common(dec))
     return PackSpec(meta, _params(doc, pid, f"pack:{pid}"), computed, groups, rules, overrides,
-                    decisions, (doc.file,), "")
+                    decisions, (doc.file,), "", dict(d.get("facts") or {}))
 
 
 def _merge(base: PackSpec, child: PackSpec) -> PackSpec:
@@ -360,7 +361,7 @@ def _merge(base: PackSpec, child: PackSpec) -> PackSpec:
     return PackSpec(child.meta, {**base.parameters, **child.parameters},
                     {**base.computed, **child.computed}, groups, rules,
                     {**base.overrides, **child.overrides}, {**base.decisions, **child.decisions},
-                    base.files + child.files, "")
+                    base.files + child.files, "", {**base.facts, **child.facts})
 
 
 def _display(path: pathlib.Path) -> str:
