@@ -157,7 +157,7 @@ def compile_spec(spec: S.PackSpec) -> CompiledPack:
             ns.names[c.name] = Ref(c.name, "any", "computed")
 
     order = _order(spec, member_computed, problems)
-    if problems:
+    if not order and problems:
         raise PackError(problems, subject=spec.files[-1])
     nodes, types = _compile_nodes(spec, ns, order, problems)
     if problems:
@@ -268,8 +268,7 @@ def _compile_nodes(spec: S.PackSpec, ns: Namespace, order: list[str],
                 return _member_expression(source, ns, want)
             return compile_expression(source, ns, want=want)
         except ExpressionError as e:
-            problems.append(attrs.evolve(where.problem(e.message, rule_id=rule_id),
-                                         path=f"{where.path}.{field}"))
+            problems.append(where.at(field).problem(e.message, rule_id=rule_id))
             return None
 
     for name in order:

@@ -9,7 +9,7 @@ import attrs
 
 from rulekit.engine.compile import CompiledPack, compile_spec
 from rulekit.engine.evaluate import evaluate
-from rulekit.errors import Problem, RecordError
+from rulekit.errors import EvaluationError, Problem, RecordError
 from rulekit.pack import spec as S
 from rulekit.record import model as M
 from rulekit.record.flat import flat_env
@@ -66,13 +66,14 @@ class Pack:
         return Result(self, state, canonical["id"], day, canonical)
 
     def evaluate_many(self, records: Iterable[Mapping[str, Any]], *, as_of: Any = None,
-                      parameters: Mapping[str, Any] | None = None) -> Iterable[Result | RecordError]:
-        """Evaluate each record; a record that fails validation yields its RecordError instead,
-        so one bad record never loses the others."""
+                      parameters: Mapping[str, Any] | None = None
+                      ) -> Iterable[Result | RecordError | EvaluationError]:
+        """Evaluate each record in order; a record that fails validation or evaluation yields its
+        error instead (in its place), so one bad record never loses the others."""
         for rec in records:
             try:
                 yield self.evaluate(rec, as_of=as_of, parameters=parameters)
-            except RecordError as e:
+            except (RecordError, EvaluationError) as e:
                 yield e
 
     def __repr__(self) -> str:

@@ -29,6 +29,14 @@ class Where:
     column: int | None
     path: str
     pack_id: str
+    fields: tuple[tuple[str, int | None, int | None], ...] = ()   # (key, line, column) of children
+
+    def at(self, key: str) -> "Where":
+        """The location of one key of this entry (e.g. its `when:`), for a sharper pointer."""
+        for name, line, column in self.fields:
+            if name == key:
+                return attrs.evolve(self, line=line, column=column, path=f"{self.path}.{key}")
+        return attrs.evolve(self, path=f"{self.path}.{key}")
 
     def problem(self, message: str, rule_id: str | None = None, severity: str = "error") -> Problem:
         return Problem(message, file=self.file, line=self.line, column=self.column, path=self.path,
@@ -290,7 +298,9 @@ def _date(value: Any) -> dt.date:
 
 def _where(doc: YamlDoc, path: tuple, pack_id: str) -> Where:
     line, col = doc.mark(path)
-    return Where(doc.file, line, col, path_text(path), pack_id)
+    fields = tuple((k[-1], *doc.marks[k]) for k in doc.marks
+                   if len(k) == len(path) + 1 and k[:len(path)] == tuple(path) and isinstance(k[-1], str))
+    return Where(doc.file, line, col, path_text(path), pack_id, fields)
 
 
 def _common(entry: dict) -> dict:

@@ -348,3 +348,11 @@ def to_canonical(household: model.Household) -> dict:
             return obj.isoformat()
         return obj
     return conv(household)
+
+
+if __name__ == "__main__":   # regenerate the shipped schema: python -m rulekit.record.schema
+    target = resources.files("rulekit.record").joinpath("household.schema.json")
+    pathlib_target = __import__("pathlib").Path(str(target))
+    pathlib_target.write_text(json.dumps(household_schema(), ensure_ascii=False, indent=1) + "\n",
+                              encoding="utf-8")
+    print(f"wrote {pathlib_target}")

@@ -57,13 +57,14 @@ def _reason_lines(r: Reason, lang: str, depth: int, out: list[str],
 
 def decision_lines(d: Decision, lang: str) -> list[str]:
     out = []
+    question = d.text("question", d.question, lang)
     if d.hit == "first":
-        head = d.label or t("none", lang)
-        out.append(f"【{d.question}】{t('outcome', lang)}: {head} ({d.outcome or '-'}) — "
+        head = d.text(d.outcome or "", d.label, lang) or t("none", lang)
+        out.append(f"【{question}】{t('outcome', lang)}: {head} ({d.outcome or '-'}) — "
                    f"{t(d.status, lang)}")
     else:
-        hits = "；".join(f"{lab} ({i})" for i, lab in d.outcomes) or t("none", lang)
-        out.append(f"【{d.question}】{t('outcomes', lang)}: {hits} — {t(d.status, lang)}")
+        hits = "; ".join(f"{d.text(i, lab, lang)} ({i})" for i, lab in d.outcomes) or t("none", lang)
+        out.append(f"【{question}】{t('outcomes', lang)}: {hits} — {t(d.status, lang)}")
     if d.missing_facts:
         out.append(f"  {t('missing', lang)}: {', '.join(d.missing_facts)}")
     if d.pending:

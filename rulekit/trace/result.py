@@ -101,12 +101,19 @@ class Decision:
     not_matched: tuple[tuple[str, str], ...] = ()
     pending: tuple[tuple[str, str], ...] = ()
     cites: tuple[Citation, ...] = ()
+    english: dict[str, str] = attrs.field(factory=dict)   # question and outcome id -> English label
+
+    def text(self, key: str, zh: str | None, lang: str) -> str | None:
+        """The pack's English label for `key` when lang is "en" and the pack gives one."""
+        return self.english.get(key) or zh if lang == "en" else zh
 
     def to_dict(self) -> dict:
         return {
             "name": self.name, "question": self.question, "hit": self.hit,
+            "question_en": self.english.get("question"),
             "status": self.status, "outcome": self.outcome, "label": self.label,
-            "outcomes": [{"id": i, "label": lab} for i, lab in self.outcomes],
+            "outcomes": [{"id": i, "label": lab, "label_en": self.english.get(i)}
+                         for i, lab in self.outcomes],
             "missing_facts": list(self.missing_facts), "review": list(self.review),
             "not_matched": [{"id": i, "label": lab} for i, lab in self.not_matched],
             "pending": [{"id": i, "label": lab} for i, lab in self.pending],
@@ -316,7 +323,8 @@ class Result:
             tuple((h, outs[h].label) for h in ds.hits), tuple(reasons), ds.missing, review,
             tuple((i, outs[i].label) for i in ds.not_matched),
             tuple((i, outs[i].label) for i in ((ds.blocked_by,) if ds.blocked_by else ())
-                  + ds.pending), self._cites(dspec.cites))
+                  + ds.pending), self._cites(dspec.cites),
+            {"question": dspec.en, **{o.id: o.en for o in dspec.outcomes if o.en}})
 
 
 def _fact_label(lst: str | None, field: str) -> str:

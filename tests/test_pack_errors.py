@@ -1,0 +1,162 @@
+"""Mistakes policy staff can make in a pack: each gives file:line:col, the key path and the fix."""
+from __future__ import annotations
+
+import pathlib
+import textwrap
+
+import pytest
+
+import rulekit
+from rulekit import PackError
+
+GOOD = """\
+pack:
+  id: demo
+  version: "1"
+  locality: 测试县
+  title: 测试方案
+parameters:
+  line:
+    label: 监测底线
+    unit: 元/人/年
+    cites: [NAT-LINE]
+    values:
+      - {from: 2020-01-01, value: 6000}
+computed:
+  per_capita:
+    label: 人均纯收入
+    formula: wage_income / count(members)
+    cites: [NAT-FORM]
+rules:
+  income:
+    label: 收入
+    rules:
+      LOW:
+        label: 人均纯收入低于监测底线
+        when: per_capita < line
+        cites: [NAT-LINE]
+decisions:
+  monitoring:
+    label: 是否纳入监测
+    hit: first
+    outcomes:
+      - {id: monitored, label: 纳入监测, when: LOW, status: decided, cites: [NAT-LINE]}
+      - {id: not_monitored, label: 不纳入监测, status: decided, cites: [NAT-LINE]}
+"""
+
+
+def write(tmp_path: pathlib.Path, text: str) -> pathlib.Path:
+    d = tmp_path / "demo"
+    d.mkdir(exist_ok=True)
+    (d / "pack.yaml").write_text(textwrap.dedent(text), encoding="utf-8")
+    return d
+
+
+def errors(tmp_path: pathlib.Path, text: str) -> str:
+    with pytest.raises(PackError) as e:
+        rulekit.load_pack(write(tmp_path, text))
+    assert str(e.value) == e.value.message
+    return str(e.value)
+
+
+def test_good_pack_loads_and_decides(tmp_path: pathlib.Path) -> None:
+    pack = rulekit.load_pack(write(tmp_path, GOOD))
+    r = pack.evaluate({"id": "H", "members": [{"age": 30}], "A28": 5000}, as_of="2021-01-01")
+    assert r.decision("monitoring").outcome == "monitored"
+
+
+def test_unknown_name_has_line_rule_and_did_you_mean(tmp_path: pathlib.Path) -> None:
+    text = errors(tmp_path, GOOD.replace("per_capita < line", "per_capta < line"))
+    assert "pack.yaml:24:9 rules.income.rules.LOW.when: name 'per_capta' is not defined " \
+           "(did you mean 'per_capita'?)" in text
+
+
+def test_duplicate_key_is_an_error(tmp_path: pathlib.Path) -> None:
+    text = errors(tmp_path, GOOD.replace("    unit: 元/人/年\n", "    unit: 元/人/年\n    unit: 元\n"))
+    assert "pack.yaml:10:5 parameters.line.unit: duplicate key 'unit' (first written on line 9)" in text
+
+
+def test_misspelt_key_suggests_the_right_one(tmp_path: pathlib.Path) -> None:
+    text = errors(tmp_path, GOOD.replace("        when: per_capita", "        wehn: per_capita"))
+    assert "rules.income.rules.LOW.wehn: unknown key 'wehn' (did you mean 'when'?)" in text
+    assert "'when' is required here" in text
+
+
+def test_citation_must_be_in_the_catalogue(tmp_path: pathlib.Path) -> None:
+    text = errors(tmp_path, GOOD.replace("cites: [NAT-FORM]", "cites: [NAT-FROM]"))
+    assert "computed.per_capita: cites 'NAT-FROM', which is not in the requirements catalogue " \
+           "(did you mean 'NAT-FORM'?)" in text
+
+
+def test_rule_without_citation_is_an_error(tmp_path: pathlib.Path) -> None:
+    text = errors(tmp_path, GOOD.replace("        cites: [NAT-LINE]\ndecisions", "decisions"))
+    assert "rules.income.rules.LOW: 'cites' is required here" in text
+
+
+def test_cycle_is_named(tmp_path: pathlib.Path) -> None:
+    text = errors(tmp_path, GOOD.replace("formula: wage_income / count(members)",
+                                         "formula: wage_income / count(members) if LOW else 0"))
+    assert "depend on each other in a cycle" in text
+    assert "per_capita" in text and "LOW" in text
+
+
+def test_type_mismatch_is_refused(tmp_path: pathlib.Path) -> None:
+    text = errors(tmp_path, GOOD.replace("per_capita < line", "per_capita < urban_property"))
+    assert "cannot compare a number (per_capita) with a yes/no value (urban_property)" in text
+
+
+def test_unreachable_outcome_after_a_catch_all(tmp_path: pathlib.Path) -> None:
+    line = "      - {id: monitored, label: 纳入监测, when: LOW, status: decided, cites: [NAT-LINE]}\n"
+    bad = GOOD.replace(line, "") + line
+    assert "always matches and the outcomes after it can never be reached" in errors(tmp_path, bad)
+
+
+def test_needs_review_must_say_what_to_review(tmp_path: pathlib.Path) -> None:
+    bad = GOOD.replace("when: LOW, status: decided,", "when: LOW, status: needs_review,")
+    assert "say what a person must look at in 'review:'" in errors(tmp_path, bad)
+
+
+def test_same_start_date_twice(tmp_path: pathlib.Path) -> None:
+    bad = GOOD.replace("      - {from: 2020-01-01, value: 6000}\n",
+                       "      - {from: 2020-01-01, value: 6000}\n      - {from: 2020-01-01, value: 6500}\n")
+    assert "two values from the same date" in errors(tmp_path, bad)
+
+
+def test_name_clash_with_a_record_fact(tmp_path: pathlib.Path) -> None:
+    bad = GOOD.replace("  per_capita:\n", "  dividend:\n").replace("per_capita < line", "dividend < line")
+    assert "computed value 'dividend' has the name of an existing fact" in errors(tmp_path, bad)
+
+
+def test_many_mistakes_reported_together(tmp_path: pathlib.Path) -> None:
+    bad = GOOD.replace("per_capita < line", "per_capta < line").replace("cites: [NAT-FORM]",
+                                                                        "cites: [NAT-FROM]")
+    assert errors(tmp_path, bad).startswith("2 problem(s)")
+
+
+def test_unknown_pack_lists_the_bundled_ones() -> None:
+    with pytest.raises(PackError, match="no pack 'yuxx': give a bundled pack id .*yuxi"):
+        rulekit.load_pack("yuxx")
+
+
+def test_override_file_adds_a_dated_value(tmp_path: pathlib.Path) -> None:
+    """An override file changes a parameter from a date on, without editing the pack."""
+    over = tmp_path / "over.yaml"
+    over.write_text("overrides_for: demo\nparameters:\n  line:\n    values:\n"
+                    "      - {from: 2023-01-01, value: 7000, source: 2023年底线通知}\n", encoding="utf-8")
+    pack = rulekit.load_pack(write(tmp_path, GOOD), overrides=over)
+    rec = {"id": "H", "members": [{"age": 30}], "A28": 6500}
+    assert pack.evaluate(rec, as_of="2022-12-31").decision("monitoring").outcome == "not_monitored"
+    r = pack.evaluate(rec, as_of="2023-01-01")
+    assert r.decision("monitoring").outcome == "monitored"
+    assert r.to_dict()["parameters"]["line"] == {
+        "value": 7000, "from": "2023-01-01", "origin": f"override:{over}", "source": "2023年底线通知",
+        "unit": "元/人/年"}
+
+
+def test_override_file_for_unknown_parameter(tmp_path: pathlib.Path) -> None:
+    over = tmp_path / "over.yaml"
+    over.write_text("parameters:\n  lin:\n    values:\n      - {from: 2023-01-01, value: 1}\n",
+                    encoding="utf-8")
+    with pytest.raises(PackError, match=r"over.yaml:2:3 parameters.lin: pack 'demo' has no parameter "
+                                        r"'lin' \(did you mean 'line'\?\)"):
+        rulekit.load_pack(write(tmp_path, GOOD), overrides=over)

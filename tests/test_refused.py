@@ -1,0 +1,64 @@
+"""What the expression language deliberately refuses: known escapes from Python sandboxes and
+from simpleeval, each refused at compile time with a sentence that says why."""
+from __future__ import annotations
+
+import pytest
+
+from rulekit import EvaluationError, ExpressionError
+from rulekit.engine.compile import record_namespace
+from rulekit.expr.compiler import MAX_NODES, MAX_SOURCE, compile_expression
+
+NS = record_namespace()
+
+ESCAPES = [
+    '__import__("os").system("id")',
+    "().__class__.__bases__[0].__subclasses__()",
+    "dividend.__class__",
+    '"".__class__.__mro__[1].__subclasses__()',
+    'getattr(dividend, "__class__")',
+    'eval("1")',
+    'exec("x=1")',
+    'open("/etc/passwd")',
+    "(lambda: 1)()",
+    "[x for x in members]",
+    "{}.keys()",
+    "members[0]",
+    "(x := 1)",
+    'f"{dividend}"',
+    "type(dividend)",
+    "globals()",
+    "__builtins__",
+    "dividend.real",
+    "{1, 2}",
+    "sum.__self__",
+    "max(*members)",
+    'format("{0.__class__}", dividend)',
+]
+
+
+@pytest.mark.parametrize("src", ESCAPES)
+def test_escape_is_refused_at_compile_time(src: str) -> None:
+    with pytest.raises(ExpressionError) as e:
+        compile_expression(src, NS)
+    assert str(e.value)   # a sentence, not an empty error
+
+
+def test_data_strings_are_only_strings() -> None:
+    """A record field holding '__class__' is compared as text, never looked up."""
+    f = compile_expression('any(vehicles, use == "消费型")', NS)
+    assert f({"vehicles": [{"#path": "vehicles[0]", "use": "__class__"}]}) is False
+
+
+def test_power_is_bounded() -> None:
+    f = compile_expression("dividend ** land_rent", NS)
+    with pytest.raises(EvaluationError, match="power too large"):
+        f({"dividend": 10, "land_rent": 10_000_000})
+
+
+def test_expression_size_is_bounded() -> None:
+    with pytest.raises(ExpressionError, match=f"at most {MAX_SOURCE}"):
+        compile_expression("1 + " * 600 + "1", NS)
+    deep = "(" * 60 + "1" + ")" * 60
+    compile_expression(deep, NS)   # parentheses alone do not nest the tree
+    with pytest.raises(ExpressionError, match="parts|nested"):
+        compile_expression("1 + " * (MAX_NODES // 2 + 10) + "1", NS)
