@@ -102,3 +102,14 @@ def test_working_days_skips_weekends_and_holidays() -> None:
     assert ev("working_days(publicity_start, publicity_end, [])", env) == 5
     with pytest.raises(ExpressionError, match="a list may hold only constants"):
         compile_expression('working_days(publicity_start, publicity_end, [date("2022-07-04")])', NS)
+
+
+def test_partly_known_count_decides_comparisons_its_bounds_settle() -> None:
+    """One member known ill and one unknown: count >= 1 holds, count >= 3 fails, == 1 is open."""
+    env = {"members": members({"health": "serious_illness"}, {})}
+    assert ev('count(members, health == "患有大病") >= 1', env) is True
+    assert ev('count(members, health == "患有大病") >= 3', env) is False
+    assert ev('count(members, health == "患有大病") == 5', env) is False
+    assert ev('count(members, health == "患有大病") != 5', env) is True
+    assert ev('count(members, health == "患有大病") == 1', env) == Unknown({"members[1].health"})
+    assert ev('count(members, health == "患有大病") + 1 >= 2', env) == Unknown({"members[1].health"})

@@ -293,7 +293,11 @@ class _Compiler:
             for lf, op, rf in steps:
                 a, b = lf(env, it), rf(env, it)
                 if a.__class__ is Unknown or b.__class__ is Unknown:
-                    unknown = merge(a, b) if unknown is None else merge(unknown, a, b)
+                    settled = _by_bounds(op, a, b)
+                    if settled is False:
+                        return False
+                    if settled is None:
+                        unknown = merge(a, b) if unknown is None else merge(unknown, a, b)
                 elif not op(a, b):
                     return False
             return unknown if unknown is not None else True
@@ -446,10 +450,13 @@ class _Compiler:
                 return True if any(v is True for v in values) else (merge(*unknown) if unknown else False)
             if name == "all":
                 return False if any(v is False for v in values) else (merge(*unknown) if unknown else True)
+            if name == "count":
+                known_true = sum(1 for v in values if v is True)
+                if unknown:
+                    return Unknown(merge(*unknown).missing, (known_true, known_true + len(unknown)))
+                return known_true
             if unknown:
                 return merge(*unknown)
-            if name == "count":
-                return sum(1 for v in values if v)
             if name == "sum":
                 return sum(values)
             if not values:
@@ -488,6 +495,25 @@ class _Compiler:
             return
         raise self.fail(node, f"{where} needs {_type_name(want)} but {self.seg(node)!r} is "
                               f"{_type_name(got)}")
+
+
+def _by_bounds(op: Callable[[Any, Any], bool], a: Any, b: Any) -> bool | None:
+    """Decide a comparison of a partly known count when both of its bounds agree."""
+    if a.__class__ is Unknown and a.bounds is not None and b.__class__ is not Unknown:
+        lo, hi = op(a.bounds[0], b), op(a.bounds[1], b)
+    elif b.__class__ is Unknown and b.bounds is not None and a.__class__ is not Unknown:
+        lo, hi = op(a, b.bounds[0]), op(a, b.bounds[1])
+    else:
+        return None
+    if op in (operator.eq, operator.ne) and a.__class__ is Unknown and a.bounds[0] != a.bounds[1] \
+            or op in (operator.eq, operator.ne) and b.__class__ is Unknown and b.bounds[0] != b.bounds[1]:
+        # equality can only be settled when the value is outside the range
+        lo_b, hi_b = (a.bounds if a.__class__ is Unknown else b.bounds)
+        other = b if a.__class__ is Unknown else a
+        if lo_b <= other <= hi_b:
+            return None
+        return op is operator.ne
+    return lo if lo == hi else None
 
 
 def compile_expression(source: str, ns: Namespace, *, want: str | None = None) -> Compiled:

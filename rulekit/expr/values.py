@@ -11,10 +11,13 @@ class Unknown:
     another Unknown, so a missing fact can only decide nothing (three-valued logic).
     """
 
-    __slots__ = ("missing",)
+    __slots__ = ("missing", "bounds")
 
-    def __init__(self, missing: Iterable[str]) -> None:
+    def __init__(self, missing: Iterable[str], bounds: tuple[float, float] | None = None) -> None:
         self.missing = frozenset(missing)
+        # for a count over items some of which are unknown: the least and most it can be, so a
+        # comparison that holds (or fails) at both ends is decided without the missing facts
+        self.bounds = bounds
 
     def __bool__(self) -> bool:
         raise TypeError("an Unknown value has no truth value")
