@@ -375,10 +375,17 @@ def _merge(base: PackSpec, child: PackSpec) -> PackSpec:
 
 
 def _display(path: pathlib.Path) -> str:
-    try:
-        return str(path.resolve().relative_to(pathlib.Path.cwd()))
-    except ValueError:
-        return str(path)
+    """How a file is named in errors and results: bundled packs as policies/<id>/pack.yaml
+    wherever they are installed (so results reproduce across machines), others relative to the
+    working directory when they are under it."""
+    resolved = path.resolve()
+    for base, prefix in ((policies_root().resolve(), "policies"), (pathlib.Path.cwd(), "")):
+        try:
+            rel = resolved.relative_to(base)
+        except ValueError:
+            continue
+        return f"{prefix}/{rel}" if prefix else str(rel)
+    return str(path)
 
 
 def read_spec(name_or_path: str | pathlib.Path, _seen: tuple[str, ...] = ()) -> tuple[PackSpec, list[bytes]]:

@@ -132,6 +132,18 @@ class RigidExpense:
     cause: str | None = fact(TEXT, "原因", enum="rigid_cause")
 
 
+@attrs.frozen
+class SeparatedChild:
+    """A child of the household who has set up a separate household (分户子女), with spouse."""
+    name: str | None = fact(TEXT, "姓名")
+    public_funded_or_soe_manager: bool | None = flag(
+        "本人或配偶是否为机关、事业单位财政供养人员或在国有大中型企业担任中层及以上领导干部")
+    company_with_employees: bool | None = flag("家庭成员是否注册公司、企业并雇佣他人从事经营性活动")
+    company_income: float | None = money("所办公司、企业年收益（元）")
+    strong_support_capacity: bool | None = flag("赡养能力是否强（经评议认定）")
+    good_living_conditions: bool | None = flag("家庭生活生产条件是否较好（经评议认定）")
+
+
 # -- the people ------------------------------------------------------------------------------------
 
 @attrs.frozen
@@ -292,6 +304,8 @@ class Household:
     expenses: Expenses = attrs.field(factory=Expenses, metadata={"section": "支出"})
     assets: Assets = attrs.field(factory=Assets, metadata={"section": "资产"})
     conduct: Conduct = attrs.field(factory=Conduct, metadata={"section": "身份与诚信核查"})
+    separated_children: tuple[SeparatedChild, ...] | None = fact("list", "分户子女",
+                                                                 item=SeparatedChild)
     elimination: Elimination = attrs.field(factory=Elimination, metadata={"section": "风险消除"})
     procedure: Procedure = attrs.field(factory=Procedure, metadata={"section": "识别程序"})
 
