@@ -1,8 +1,7 @@
 """rulekit: poverty-return monitoring policies as declarative YAML packs, decided per household
 with a reason chain an auditor can follow back to the clause it came from."""
 from rulekit.engine.pack import Pack, load_pack
-from rulekit.errors import (EvaluationError, ExpressionError, PackError, Problem, RecordError,
-                            RulekitError)
+from rulekit.errors import EvaluationError, ExpressionError, PackError, Problem, RecordError, RulekitError
 from rulekit.record import Household, Member, parse_household
 from rulekit.trace.result import Decision, Reason, Result
 

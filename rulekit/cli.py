@@ -5,7 +5,7 @@ import argparse
 import json
 import pathlib
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from rulekit.engine.pack import load_pack
 from rulekit.errors import EvaluationError, PackError, RecordError

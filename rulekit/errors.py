@@ -6,7 +6,7 @@ so callers that only know `ValueError` still catch it, and `str(error) == error.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import attrs
 

@@ -11,7 +11,8 @@ import datetime as dt
 import math
 import pathlib
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import attrs
 

@@ -10,9 +10,8 @@ from hypothesis import strategies as st
 import rulekit
 from rulekit import EvaluationError, RecordError
 from rulekit.pack.spec import catalogue
-from tests.strategies import partial_object, yuxi_record
-
 from rulekit.record import model as M
+from tests.strategies import partial_object, yuxi_record
 
 PACK = rulekit.load_pack("yuxi")
 MONITORED = {"unstable", "edge", "below_standard_review", "sudden"}

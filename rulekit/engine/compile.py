@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import difflib
 import graphlib
-from typing import Any
 
 import attrs
 
@@ -299,7 +298,7 @@ def _compile_nodes(spec: S.PackSpec, ns: Namespace, order: list[str],
         elif name in spec.decisions:
             d = spec.decisions[name]
             outs = []
-            for i, o in enumerate(d.outcomes):
+            for o in d.outcomes:
                 e = comp(o.when, o.where, "when", f"{name}.{o.id}", "bool") if o.when else None
                 outs.append((o.id, e))
             nodes.append(Node(name, "decision", outcomes=tuple(outs)))

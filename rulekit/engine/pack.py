@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 import pathlib
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import attrs
 

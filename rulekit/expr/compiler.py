@@ -12,7 +12,8 @@ from __future__ import annotations
 import ast
 import difflib
 import operator
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import attrs
 import simpleeval

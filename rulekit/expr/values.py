@@ -1,7 +1,8 @@
 """Runtime values of the expression language that are not plain Python values."""
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 
 class Unknown:

@@ -8,8 +8,9 @@ import functools
 import hashlib
 import json
 import pathlib
+from collections.abc import Iterable
 from importlib import resources
-from typing import Any, Iterable
+from typing import Any
 
 import attrs
 import jsonschema
@@ -31,7 +32,7 @@ class Where:
     pack_id: str
     fields: tuple[tuple[str, int | None, int | None], ...] = ()   # (key, line, column) of children
 
-    def at(self, key: str) -> "Where":
+    def at(self, key: str) -> Where:
         """The location of one key of this entry (e.g. its `when:`), for a sharper pointer."""
         for name, line, column in self.fields:
             if name == key:
@@ -400,8 +401,8 @@ def read_spec(name_or_path: str | pathlib.Path, _seen: tuple[str, ...] = ()) -> 
     base_id = spec.meta.get("extends")
     if base_id:
         if base_id in _seen or base_id == spec.id:
-            raise PackError([doc.problem(("pack", "extends"),
-                                         f"extends forms a cycle: {' -> '.join(_seen + (spec.id, base_id))}")])
+            chain = " -> ".join(_seen + (spec.id, base_id))
+            raise PackError([doc.problem(("pack", "extends"), f"extends forms a cycle: {chain}")])
         base_path = path.parent.parent / base_id / PACK_FILE
         base, base_parts = read_spec(base_path if base_path.is_file() else base_id,
                                      _seen + (spec.id,))

@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from rulekit.errors import Problem, RecordError
 

@@ -11,8 +11,9 @@ import difflib
 import functools
 import json
 import math
+from collections.abc import Iterator
 from importlib import resources
-from typing import Any, Iterator
+from typing import Any
 
 import attrs
 import jsonschema

@@ -6,7 +6,8 @@ evaluation produced, so keeping a result costs only the state; rendering is in `
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import attrs
 
@@ -58,7 +59,7 @@ class Reason:
     overridden_by: tuple[str, ...] = ()
     members: tuple[str, ...] = ()       # per-member rules: which members it holds for
     local_choice: str = ""
-    inputs: tuple["Reason", ...] = ()
+    inputs: tuple[Reason, ...] = ()
     repeated: bool = False              # already expanded higher up in the same chain
 
     def to_dict(self) -> dict:
@@ -79,7 +80,7 @@ class Reason:
             out["inputs"] = [r.to_dict() for r in self.inputs]
         return out
 
-    def walk(self) -> Iterable["Reason"]:
+    def walk(self) -> Iterable[Reason]:
         yield self
         for r in self.inputs:
             yield from r.walk()
@@ -329,6 +330,7 @@ class Result:
 
 def _fact_label(lst: str | None, field: str) -> str:
     import attrs as _attrs
+
     from rulekit.record import model as M
 
     def find(cls: type) -> str | None:
