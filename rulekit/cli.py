@@ -24,6 +24,14 @@ def _parser() -> argparse.ArgumentParser:
                     help="a parameter override file (YAML); may be repeated")
     ev.add_argument("--format", choices=["text", "json"], default="text")
     ev.add_argument("--lang", choices=["zh", "en"], default="zh")
+    rp = sub.add_parser("report", help="run a pack's population report over many households")
+    rp.add_argument("records", type=pathlib.Path, help="a JSON file holding a list of households")
+    rp.add_argument("--pack", required=True, help="bundled pack id or a pack path")
+    rp.add_argument("--report", required=True, help="the report's name in the pack")
+    rp.add_argument("--as-of", help="date whose parameter values apply")
+    rp.add_argument("--overrides", action="append", default=[], type=pathlib.Path)
+    rp.add_argument("--format", choices=["text", "csv", "json"], default="text")
+    rp.add_argument("--lang", choices=["zh", "en"], default="zh")
     ts = sub.add_parser("test", help="run a pack's own YAML test cases")
     ts.add_argument("pack", help="bundled pack id or pack directory")
     ts.add_argument("-k", dest="pattern", default="", help="only cases whose id contains this")
@@ -35,6 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "evaluate":
             return _evaluate(args)
+        if args.command == "report":
+            return _report(args)
         return _test(args)
     except PackError as e:
         print(str(e), file=sys.stderr)
@@ -70,6 +80,30 @@ def _evaluate(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write("\n".join(outputs))
     return 1 if failed else 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    pack = load_pack(args.pack, overrides=args.overrides)
+    try:
+        data = json.loads(args.records.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        print(f"{args.records}: cannot read JSON: {e}", file=sys.stderr)
+        return 1
+    try:
+        result = pack.report(args.report, data if isinstance(data, list) else [data], as_of=args.as_of)
+    except KeyError as e:
+        print(e.args[0], file=sys.stderr)
+        return 1
+    if args.format == "json":
+        json.dump(result.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    elif args.format == "csv":
+        sys.stdout.write(result.to_csv())
+    else:
+        sys.stdout.write(result.explain(args.lang))
+    for bad in result.invalid:
+        print(f"{args.records} [record {bad['position']}]: {bad['error']}", file=sys.stderr)
+    return 1 if result.invalid else 0
 
 
 def _test(args: argparse.Namespace) -> int:

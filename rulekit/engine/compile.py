@@ -78,6 +78,7 @@ class CompiledPack:
     namespace: Namespace
     nodes: tuple[Node, ...]           # in evaluation order
     types: dict[str, str]
+    reports: dict = attrs.field(factory=dict)   # name -> CompiledReport (engine/report.py)
 
 
 def _param_type(p: S.ParamSpec) -> str:
@@ -159,9 +160,11 @@ def compile_spec(spec: S.PackSpec) -> CompiledPack:
     if not order and problems:
         raise PackError(problems, subject=spec.files[-1])
     nodes, types = _compile_nodes(spec, ns, order, problems)
+    from rulekit.engine.report import compile_reports
+    reports = compile_reports(spec, ns, problems)
     if problems:
         raise PackError(problems, subject=spec.files[-1])
-    return CompiledPack(spec, ns, tuple(nodes), types)
+    return CompiledPack(spec, ns, tuple(nodes), types, reports)
 
 
 def _check_citations(spec: S.PackSpec, problems: list[Problem]) -> None:

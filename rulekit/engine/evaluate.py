@@ -91,9 +91,25 @@ def _ages(members: list[dict], ref: Any) -> None:
             m["age"] = Unknown(("reference_date",)) if ref.__class__ is Unknown else age_on(birth, ref)
 
 
-def _period(ref: Any, months: int | None) -> tuple[Any, Any]:
-    if months is None or ref.__class__ is Unknown:
-        return (ref, ref) if months is None else (Unknown(("reference_date",)),) * 2
+def reference_date(spec: Any, env: dict, as_of: dt.date) -> Any:
+    """The instant ages and statuses are taken at: a fixed date of the pack, a fact of the
+    record (unknown when the record lacks it), or as_of when the pack names none."""
+    if spec is None:
+        return as_of
+    if isinstance(spec, dt.date):
+        return spec
+    return env.get(spec, Unknown((spec,)))
+
+
+def _period(ref: Any, period: dict) -> tuple[Any, Any]:
+    """The income period: fixed start and end, or `months` back from the reference date."""
+    if "start" in period:
+        return period["start"], period["end"]
+    months = period.get("months")
+    if months is None:
+        return ref, ref
+    if ref.__class__ is Unknown:
+        return ref, ref
     from rulekit.expr.functions import _add_months
     return _add_months(ref, -months) + dt.timedelta(days=1), ref
 
@@ -105,11 +121,9 @@ def evaluate(pack: CompiledPack, canonical: dict, as_of: dt.date,
         env, members = dict(canonical), []
     else:
         env, members = flatten(canonical)
-    ref_fact = spec.meta.get("reference_date")
-    ref = env.get(ref_fact, Unknown((ref_fact,))) if ref_fact else as_of
+    ref = reference_date(spec.meta.get("reference_date"), env, as_of)
     _ages(members, ref)
-    months = (spec.meta.get("income_period") or {}).get("months")
-    period = _period(ref, months)
+    period = _period(ref, spec.meta.get("income_period") or {})
     env.update(as_of=as_of, reference_date=ref, period_start=period[0], period_end=period[1])
 
     params: dict[str, ParamValue | None] = {}

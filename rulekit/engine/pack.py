@@ -77,6 +77,13 @@ class Pack:
             except (RecordError, EvaluationError) as e:
                 yield e
 
+    def report(self, name: str, items: Iterable[Any], *, as_of: Any = None,
+               parameters: Mapping[str, Any] | None = None) -> Any:
+        """Run the population report `name` over records (or already evaluated Results).
+        Invalid records are listed with their position, never dropped silently."""
+        from rulekit.engine.report import run_report
+        return run_report(self, name, items, as_of=as_of, parameters=parameters)
+
     def __repr__(self) -> str:
         return f"<Pack {self.id} {self.version} sha256:{self.digest[:12]}>"
 

@@ -153,6 +153,34 @@ class DecisionSpec:
 
 
 @attrs.frozen
+class MeasureSpec:
+    name: str
+    label: str
+    kind: str                 # count | sum
+    expr: str                 # per-record expression ("True" counts every record)
+    where: Where
+    en: str = ""
+    unit: str = ""
+
+
+@attrs.frozen
+class ReportSpec:
+    """A population-level report: per-record measures aggregated by group, then group rules."""
+    name: str
+    label: str
+    cites: tuple[str, ...]
+    measures: dict[str, MeasureSpec]
+    computed: dict[str, ComputedSpec]
+    rules: dict[str, RuleSpec]
+    where: Where
+    group_by: tuple[str, ...] = ()
+    filter: str | None = None
+    table: dict | None = None
+    en: str = ""
+    note: str = ""
+
+
+@attrs.frozen
 class PackSpec:
     meta: dict
     parameters: dict[str, ParamSpec]
@@ -164,6 +192,7 @@ class PackSpec:
     files: tuple[str, ...]              # every file read, base packs first, override files last
     digest: str                          # sha256 over the bytes of those files
     facts: dict[str, dict] = attrs.field(factory=dict)   # flat input facts, when the pack declares them
+    reports: dict[str, ReportSpec] = attrs.field(factory=dict)
 
     @property
     def id(self) -> str:
@@ -357,7 +386,32 @@ def build_spec(doc: YamlDoc, digest_parts: list[bytes]) -> PackSpec:
                                        _where(doc, ("decisions", name), pid),
                                        tuple(dec.get("cites", ())), **_common(dec))
     return PackSpec(meta, _params(doc, pid, f"pack:{pid}"), computed, groups, rules, overrides,
-                    decisions, (doc.file,), "", dict(d.get("facts") or {}))
+                    decisions, (doc.file,), "", dict(d.get("facts") or {}), _reports(doc, pid))
+
+
+def _reports(doc: YamlDoc, pid: str) -> dict[str, ReportSpec]:
+    out = {}
+    for name, r in (doc.data.get("reports") or {}).items():
+        base = ("reports", name)
+        measures = {}
+        for m, spec in r["measures"].items():
+            kind = "count" if "count" in spec else "sum"
+            expr = spec[kind]
+            measures[m] = MeasureSpec(m, spec["label"], kind, "True" if expr is True else str(expr),
+                                      _where(doc, base + ("measures", m), pid), spec.get("en", ""),
+                                      spec.get("unit", ""))
+        computed = {n: ComputedSpec(n, c["label"], c["formula"], tuple(c["cites"]),
+                                    _where(doc, base + ("computed", n), pid), unit=c.get("unit", ""),
+                                    local_choice=c.get("local_choice", ""), **_common(c))
+                    for n, c in (r.get("computed") or {}).items()}
+        rules = {rid: RuleSpec(rid, name, x["label"], x["when"], tuple(x["cites"]),
+                               _where(doc, base + ("rules", rid), pid),
+                               local_choice=x.get("local_choice", ""), **_common(x))
+                 for rid, x in (r.get("rules") or {}).items()}
+        out[name] = ReportSpec(name, r["label"], tuple(r["cites"]), measures, computed, rules,
+                               _where(doc, base, pid), tuple(r.get("group_by") or ()),
+                               r.get("where"), r.get("table"), **_common(r))
+    return out
 
 
 def _merge(base: PackSpec, child: PackSpec) -> PackSpec:
@@ -372,7 +426,8 @@ def _merge(base: PackSpec, child: PackSpec) -> PackSpec:
     return PackSpec(child.meta, {**base.parameters, **child.parameters},
                     {**base.computed, **child.computed}, groups, rules,
                     {**base.overrides, **child.overrides}, {**base.decisions, **child.decisions},
-                    base.files + child.files, "", {**base.facts, **child.facts})
+                    base.files + child.files, "", {**base.facts, **child.facts},
+                    {**base.reports, **child.reports})
 
 
 def _display(path: pathlib.Path) -> str:
