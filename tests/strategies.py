@@ -98,6 +98,8 @@ def _field_value(f: attrs.Attribute, depth: int) -> st.SearchStrategy:
     if "section" in meta:
         return partial_object(M.SECTIONS[f.name], depth + 1)
     kind, enum = meta["kind"], meta.get("enum")
+    if kind == "local":
+        return st.one_of(st.none(), st.just({}))
     if kind == "list":
         inner = partial_object(meta["item"], depth + 1) if meta.get("item") else _enum(enum)
         return st.lists(inner, max_size=3)

@@ -160,3 +160,40 @@ def test_override_file_for_unknown_parameter(tmp_path: pathlib.Path) -> None:
     with pytest.raises(PackError, match=r"over.yaml:2:3 parameters.lin: pack 'demo' has no parameter "
                                         r"'lin' \(did you mean 'line'\?\)"):
         rulekit.load_pack(write(tmp_path, GOOD), overrides=over)
+
+
+LOCAL = GOOD.replace("computed:\n", """local_facts:
+  screened:
+    label: 是否已入户排查
+    type: bool
+    cites: [NAT-FORM]
+  work_stability:
+    label: 务工稳定性
+    type: text
+    per: members
+    values: [稳定, 不稳定]
+    cites: [NAT-FORM]
+computed:
+""").replace("when: per_capita < line",
+          "when: per_capita < line and screened and any(members, work_stability == '不稳定')")
+
+
+def test_local_facts_are_read_and_checked(tmp_path: pathlib.Path) -> None:
+    """A pack's own facts come from local: and are checked like the rest of the record."""
+    pack = rulekit.load_pack(write(tmp_path, LOCAL))
+    rec = {"id": "H", "A28": 5000, "local": {"screened": True},
+           "members": [{"age": 30, "local": {"work_stability": "不稳定"}}]}
+    assert pack.evaluate(rec, as_of="2021-01-01").decision("monitoring").outcome == "monitored"
+    rec["members"][0]["local"] = {"work_stability": "很稳定", "extra": 1}
+    rec["local"] = {"screened": "yes"}
+    with pytest.raises(rulekit.RecordError) as e:
+        pack.evaluate(rec, as_of="2021-01-01")
+    text = str(e.value)
+    assert "local.screened: must be true or false (got 'yes')" in text
+    assert "members[0].local.work_stability: must be one of 稳定、不稳定 (got '很稳定')" in text
+    assert "members[0].local.extra: 'extra' is not a fact this pack declares" in text
+
+
+def test_local_fact_values_are_checked_in_expressions(tmp_path: pathlib.Path) -> None:
+    bad = LOCAL.replace("work_stability == '不稳定'", "work_stability == '不稳'")
+    assert "'不稳' is not a value of local.work_stability (did you mean '不稳定'?)" in errors(tmp_path, bad)

@@ -107,6 +107,7 @@ def compile_spec(spec: S.PackSpec) -> CompiledPack:
     problems: list[Problem] = []
     ns = flat_namespace(spec.facts) if spec.facts else record_namespace()
     ns.enums.update(outcome_enums(spec))
+    _add_local_facts(spec, ns, problems)
     owners: dict[str, S.Where] = {}
 
     def claim(name: str, where: S.Where, what: str) -> bool:
@@ -165,6 +166,21 @@ def compile_spec(spec: S.PackSpec) -> CompiledPack:
     if problems:
         raise PackError(problems, subject=spec.files[-1])
     return CompiledPack(spec, ns, tuple(nodes), types, reports)
+
+
+def _add_local_facts(spec: S.PackSpec, ns: Namespace, problems: list[Problem]) -> None:
+    """Facts the pack declares for records to give under local: (household or member level)."""
+    for name, f in spec.local_facts.items():
+        typ = FLAT_TYPES[f["type"]]
+        if f.get("values"):
+            ns.enums["local." + name] = {v: v for v in f["values"]}
+            typ = "enum:local." + name
+        scope = ns.lists["members"] if f.get("per") == "members" else ns.names
+        if name in ns.names or name in ns.lists.get("members", {}):
+            problems.append(f["where"].problem(f"local fact {name!r} has the name of a fact of the "
+                                               f"household record; use that fact instead"))
+            continue
+        scope[name] = Ref(name, typ, "fact", "item" if f.get("per") == "members" else "env")
 
 
 def _check_citations(spec: S.PackSpec, problems: list[Problem]) -> None:

@@ -16,6 +16,7 @@ from rulekit.expr.functions import age_on
 from rulekit.expr.values import Unknown, merge
 from rulekit.pack.spec import ParamValue
 from rulekit.record import model as M
+from rulekit.record.flat import apply_local_facts
 
 STATUSES = ("decided", "needs_review", "undetermined")
 
@@ -121,6 +122,7 @@ def evaluate(pack: CompiledPack, canonical: dict, as_of: dt.date,
         env, members = dict(canonical), []
     else:
         env, members = flatten(canonical)
+        apply_local_facts(spec.local_facts, env, members, canonical.get("id"))
     ref = reference_date(spec.meta.get("reference_date"), env, as_of)
     _ages(members, ref)
     period = _period(ref, spec.meta.get("income_period") or {})

@@ -11,7 +11,8 @@ import csv
 import datetime as dt
 import graphlib
 import io
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import attrs
 
@@ -56,7 +57,7 @@ def _compile_report(spec: S.PackSpec, r: S.ReportSpec, ns: Namespace,
                     problems: list[Problem]) -> CompiledReport | None:
     before = len(problems)
     group_by = []
-    for i, g in enumerate(r.group_by):
+    for g in r.group_by:
         c = _comp(g, ns, r.where, "group_by", None, problems, r.name)
         if c is not None:
             group_by.append(c)
@@ -249,7 +250,8 @@ class ReportResult:
                 lines.append(f"- {key}: " + "; ".join(
                     f"{self.spec.measures[m].label}={_cell(v)}" for m, v in g.measures.items()))
                 for n, v in g.computed.items():
-                    lines.append(f"    {t('computed', lang)} {n}「{self.spec.computed[n].label}」 = {_cell(v)}")
+                    label = self.spec.computed[n].label
+                    lines.append(f"    {t('computed', lang)} {n}「{label}」 = {_cell(v)}")
             for rid, v in g.rules.items():
                 r = self.spec.rules[rid]
                 lines.append(f"    {t('rule', lang)} {rid}「{r.label}」: {t(_status(v), lang)}")
@@ -261,7 +263,8 @@ class ReportResult:
             lines.append(f"\n{t('unplaced', lang)}: {', '.join(self.unplaced)}")
         if self.invalid:
             lines.append(f"\n{t('invalid', lang)}: " + "; ".join(
-                f"#{i['position']} {i.get('record_id') or ''} {i['error'].splitlines()[0]}" for i in self.invalid))
+                f"#{i['position']} {i.get('record_id') or ''} {i['error'].splitlines()[0]}"
+                for i in self.invalid))
         return "\n".join(lines) + "\n"
 
 

@@ -193,6 +193,7 @@ class PackSpec:
     digest: str                          # sha256 over the bytes of those files
     facts: dict[str, dict] = attrs.field(factory=dict)   # flat input facts, when the pack declares them
     reports: dict[str, ReportSpec] = attrs.field(factory=dict)
+    local_facts: dict[str, dict] = attrs.field(factory=dict)   # facts records give under local:
 
     @property
     def id(self) -> str:
@@ -386,7 +387,9 @@ def build_spec(doc: YamlDoc, digest_parts: list[bytes]) -> PackSpec:
                                        _where(doc, ("decisions", name), pid),
                                        tuple(dec.get("cites", ())), **_common(dec))
     return PackSpec(meta, _params(doc, pid, f"pack:{pid}"), computed, groups, rules, overrides,
-                    decisions, (doc.file,), "", dict(d.get("facts") or {}), _reports(doc, pid))
+                    decisions, (doc.file,), "", dict(d.get("facts") or {}), _reports(doc, pid),
+                    {n: {**f, "where": _where(doc, ("local_facts", n), pid)}
+                     for n, f in (d.get("local_facts") or {}).items()})
 
 
 def _reports(doc: YamlDoc, pid: str) -> dict[str, ReportSpec]:
@@ -427,7 +430,7 @@ def _merge(base: PackSpec, child: PackSpec) -> PackSpec:
                     {**base.computed, **child.computed}, groups, rules,
                     {**base.overrides, **child.overrides}, {**base.decisions, **child.decisions},
                     base.files + child.files, "", {**base.facts, **child.facts},
-                    {**base.reports, **child.reports})
+                    {**base.reports, **child.reports}, {**base.local_facts, **child.local_facts})
 
 
 def _display(path: pathlib.Path) -> str:

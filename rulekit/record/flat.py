@@ -1,8 +1,10 @@
-"""Flat records for packs that declare their own input facts (`facts:` in the pack).
+"""Facts a pack declares itself: whole flat records (`facts:`) and local facts (`local_facts:`)
+that records give under `local:` (household) or `members[i].local`.
 
 The same promises as the household record: unknown keys are errors with a did-you-mean, values of
-the wrong type are errors (a yes/no is not a number, text is not converted), every problem of a
-record is reported at once, and a fact left out is unknown, never 0 or False.
+the wrong type are errors (a yes/no is not a number, text is not converted), values outside the
+declared list are errors, every problem of a record is reported at once, and a fact left out is
+unknown, never 0 or False.
 """
 from __future__ import annotations
 
@@ -25,6 +27,48 @@ _WORDS = {"number": "a number", "integer": "a whole number", "bool": "true or fa
           "text": "text", "date": "a date written YYYY-MM-DD"}
 
 
+def check_facts(facts: Mapping[str, dict], raw: Mapping[str, Any], prefix: str,
+                problems: list[Problem], skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The values of `raw` checked against the declarations in `facts` (problems appended)."""
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in skip:
+            continue
+        path = f"{prefix}.{key}" if prefix else str(key)
+        spec = facts.get(key)
+        if spec is None:
+            close = difflib.get_close_matches(str(key), list(facts), n=1)
+            problems.append(Problem(f"{key!r} is not a fact this pack declares"
+                                    + (f" (did you mean {close[0]!r}?)" if close else "")
+                                    + "; unknown fields are not ignored", path=path))
+            continue
+        if value is None:
+            continue
+        kind = spec["type"]
+        if not _CHECK[kind](value):
+            problems.append(Problem(f"must be {_WORDS[kind]} (got {value!r}); no value is "
+                                    f"converted silently", path=path))
+            continue
+        if isinstance(value, float) and not math.isfinite(value):
+            problems.append(Problem(f"must be a finite number (got {value!r})", path=path))
+            continue
+        if kind == "date" and isinstance(value, str):
+            try:
+                value = dt.date.fromisoformat(value)
+            except ValueError:
+                problems.append(Problem(f"must be {_WORDS[kind]} (got {value!r})", path=path))
+                continue
+        if "minimum" in spec and kind in ("number", "integer") and value < spec["minimum"]:
+            problems.append(Problem(f"must be at least {spec['minimum']} (got {value!r})", path=path))
+            continue
+        if spec.get("values") and value not in spec["values"]:
+            problems.append(Problem(f"must be one of {'、'.join(spec['values'])} (got {value!r})",
+                                    path=path))
+            continue
+        out[key] = value
+    return out
+
+
 def flat_env(facts: Mapping[str, dict], raw: Any) -> dict[str, Any]:
     """The facts of a flat record, checked against the pack's declarations."""
     if not isinstance(raw, Mapping):
@@ -34,38 +78,22 @@ def flat_env(facts: Mapping[str, dict], raw: Any) -> dict[str, Any]:
     rid = raw.get("id")
     if not isinstance(rid, str) or not rid:
         problems.append(Problem(f"'id' is required and must be text (got {rid!r})", path="id"))
-    env: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key == "id":
-            continue
-        spec = facts.get(key)
-        if spec is None:
-            close = difflib.get_close_matches(str(key), list(facts), n=1)
-            problems.append(Problem(f"{key!r} is not a fact of this pack"
-                                    + (f" (did you mean {close[0]!r}?)" if close else "")
-                                    + "; unknown fields are not ignored", path=str(key)))
-            continue
-        if value is None:
-            continue
-        kind = spec["type"]
-        if not _CHECK[kind](value):
-            problems.append(Problem(f"must be {_WORDS[kind]} (got {value!r}); no value is "
-                                    f"converted silently", path=key))
-            continue
-        if isinstance(value, float) and not math.isfinite(value):
-            problems.append(Problem(f"must be a finite number (got {value!r})", path=key))
-            continue
-        if kind == "date" and isinstance(value, str):
-            try:
-                value = dt.date.fromisoformat(value)
-            except ValueError:
-                problems.append(Problem(f"must be {_WORDS[kind]} (got {value!r})", path=key))
-                continue
-        if "minimum" in spec and kind in ("number", "integer") and value < spec["minimum"]:
-            problems.append(Problem(f"must be at least {spec['minimum']} (got {value!r})", path=key))
-            continue
-        env[key] = value
+    env = check_facts(facts, raw, "", problems, skip=("id",))
     if problems:
         raise RecordError(problems, subject=f"record {rid!r}" if isinstance(rid, str) else "record",
                           record_id=rid if isinstance(rid, str) else None)
     return env
+
+
+def apply_local_facts(local_facts: Mapping[str, dict], env: dict, members: list[dict],
+                      record_id: str | None) -> None:
+    """Move the record's `local:` values into the household and member facts, checked."""
+    household = {n: f for n, f in local_facts.items() if f.get("per") != "members"}
+    per_member = {n: f for n, f in local_facts.items() if f.get("per") == "members"}
+    problems: list[Problem] = []
+    env.update(check_facts(household, env.pop("local", None) or {}, "local", problems))
+    for i, m in enumerate(members):
+        m.update(check_facts(per_member, m.pop("local", None) or {}, f"members[{i}].local",
+                             problems))
+    if problems:
+        raise RecordError(problems, subject=f"household {record_id!r}", record_id=record_id)

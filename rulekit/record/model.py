@@ -178,6 +178,7 @@ class Member:
     has_legal_guardian: bool | None = flag("是否有法定监护人")
     has_legal_supporter: bool | None = flag("是否有法定赡养人")
     inpatient_self_pay: float | None = money("住院累计自付费用（元）")
+    local: dict | None = fact("local", "本地补充事实（由政策包 local_facts 定义）")
 
 
 # -- the parts of the household --------------------------------------------------------------------
@@ -306,6 +307,7 @@ class Household:
     conduct: Conduct = attrs.field(factory=Conduct, metadata={"section": "身份与诚信核查"})
     separated_children: tuple[SeparatedChild, ...] | None = fact("list", "分户子女",
                                                                  item=SeparatedChild)
+    local: dict | None = fact("local", "本地补充事实（由政策包 local_facts 定义）")
     elimination: Elimination = attrs.field(factory=Elimination, metadata={"section": "风险消除"})
     procedure: Procedure = attrs.field(factory=Procedure, metadata={"section": "识别程序"})
 

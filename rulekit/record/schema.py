@@ -35,6 +35,10 @@ def _field_schema(f: attrs.Attribute) -> dict:
                              title=meta["section"])
     kind, enum = meta["kind"], meta.get("enum")
     title = meta["zh"] + (f" ({meta['code']})" if meta.get("code") else "")
+    if kind == "local":
+        return {"title": title, "type": "object", "maxProperties": 200,
+                "description": "facts a pack declares in local_facts; checked against that pack",
+                "additionalProperties": {"type": ["number", "boolean", "string", "null"]}}
     if kind == "list":
         if meta.get("item") is not None:
             items = _class_schema(meta["item"])
@@ -70,7 +74,7 @@ def _class_schema(cls: type, title: str | None = None) -> dict:
     required = []
     for f in attrs.fields(cls):
         schema = _field_schema(f)
-        if f.metadata.get("kind") != "list" and "section" not in f.metadata \
+        if f.metadata.get("kind") not in ("list", "local") and "section" not in f.metadata \
                 and not f.metadata.get("required"):
             schema = {"anyOf": [schema, {"type": "null"}], "title": schema["title"]}
         props[f.name] = schema
@@ -156,6 +160,10 @@ def _normalise_value(f: attrs.Attribute, value: Any, where: tuple,
     if value is None:
         return None
     kind, enum = meta["kind"], meta.get("enum")
+    if kind == "local":
+        if isinstance(value, dict):
+            return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in value.items()}
+        return value
     if kind == "list":
         if not isinstance(value, (list, tuple)):
             return value   # the schema reports the type

@@ -48,7 +48,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "no": {"zh": "否", "en": "no"},
     "see_above": {"zh": "（见上）", "en": "(see above)"},
     "engine": {"zh": "引擎版本", "en": "engine"},
-    "unplaced": {"zh": "因事实不足无法归组或判断是否计入的户", "en": "Households that could not be placed (facts missing)"},
+    "unplaced": {"zh": "因事实不足无法归组或判断是否计入的户",
+                 "en": "Households that could not be placed (facts missing)"},
     "invalid": {"zh": "无法评估的记录", "en": "Records that could not be evaluated"},
     "local_choice": {"zh": "本地确定（原文未规定）", "en": "local choice (not in the source)"},
 }
