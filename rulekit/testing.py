@@ -2,7 +2,8 @@
 
 A case starts from a named base record (or a full record), changes a few fields by path, and
 states what the pack must say: outcomes, statuses, which rules hold, values, missing facts.
-Paths look like `income.other_transfer` or `members[0].health`; keys may be aliases.
+Paths look like `income.other_transfer` or `members[0].health`; keys may be aliases. Inside a
+YAML flow collection ([...] or {...}) quote a path with brackets: `unset: ["members[2]"]`.
 """
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ import copy
 import pytest
 
 import rulekit
-from rulekit import EvaluationError, RecordError
+from rulekit import RecordError
 
 
 def test_example_is_an_unstable_alleviated_household(yuxi: rulekit.Pack, example: dict) -> None:
@@ -91,17 +91,24 @@ def test_deceased_member_is_removed_not_the_household(yuxi: rulekit.Pack, exampl
 
 
 def test_evaluation_error_names_rule_expression_and_values(yuxi: rulekit.Pack, example: dict) -> None:
+    """A division by zero makes only what depends on it undetermined, naming rule, expression and
+    values; decisions that do not depend on it are still made."""
     rec = copy.deepcopy(example)
     for m in rec["members"]:
         m["是否与户主共享开支或收入"] = False
-    with pytest.raises(EvaluationError) as e:
-        yuxi.evaluate(rec)
-    # the first value in dependency order that divides by the household size reports it
-    assert e.value.rule_id == "labour_coefficient"
-    assert str(e.value) == ("computed labour_coefficient (家庭劳动力系数（成员劳动力折算合计÷家庭人口数）): "
-                            "division by zero in 'sum(members, labour_weight) / household_size': "
-                            "household_size = 0")
-    assert e.value.values == {"household_size": 0}
+    r = yuxi.evaluate(rec)
+    first = r.errors[0]
+    assert first["node"] == "labour_coefficient"
+    assert first["message"] == (
+        "computed labour_coefficient (家庭劳动力系数（成员劳动力折算合计÷家庭人口数）): "
+        "division by zero in 'sum(members, labour_weight) / household_size': household_size = 0")
+    assert first["values"] == {"household_size": 0}
+    d = r.decision("monitoring")
+    assert d.status == "undetermined"
+    assert d.missing_facts == ("cannot compute D: division by zero in 'C / household_size': "
+                               "household_size = 0",)
+    assert r.decision("persons_removed").outcome is None
+    assert [i for i, _ in r.decision("persons_removed").outcomes] == ["persons_removed"]
 
 
 def test_as_of_is_required_without_collected_on(yuxi: rulekit.Pack, example: dict) -> None:

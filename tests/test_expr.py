@@ -96,12 +96,31 @@ def test_whole_tree_is_checked_not_only_the_branch_taken() -> None:
         ev("1 if True else members.__class__")
 
 
-def test_working_days_skips_weekends_and_holidays() -> None:
+def test_working_days_counts_makeup_days_and_knows_its_calendar() -> None:
+    """Mon-Fri less holidays, plus weekend days made working days; unknown past the calendar."""
+    from rulekit.expr.functions import FUNCTIONS
+    wd = FUNCTIONS["working_days"].fn
+    d = dt.date
     # 2022-07-01 is a Friday: Fri + Mon..Thu = 5 working days to 2022-07-07
-    env = {"publicity_start": dt.date(2022, 7, 1), "publicity_end": dt.date(2022, 7, 7)}
-    assert ev("working_days(publicity_start, publicity_end, [])", env) == 5
+    assert wd(d(2022, 7, 1), d(2022, 7, 7), (), (), d(2025, 12, 31)) == 5
+    assert wd(d(2022, 7, 1), d(2022, 7, 7), (d(2022, 7, 4),), (), d(2025, 12, 31)) == 4
+    assert wd(d(2022, 7, 1), d(2022, 7, 7), (), (d(2022, 7, 2),), d(2025, 12, 31)) == 6
+    assert wd(d(2026, 1, 5), d(2026, 1, 9), (), (), d(2025, 12, 31)) == Unknown(
+        {"holiday calendar covers dates up to 2025-12-31 only (needed up to 2026-01-09)"})
     with pytest.raises(ExpressionError, match="a list may hold only constants"):
-        compile_expression('working_days(publicity_start, publicity_end, [date("2022-07-04")])', NS)
+        compile_expression('working_days(publicity_start, publicity_end, [date("2022-07-04")], [], '
+                           'publicity_end)', NS)
+
+
+def test_nested_aggregate_reads_the_enclosing_item() -> None:
+    """Inside sum(work, ...), any(members, name == worker) compares a member with the work line."""
+    env = {"members": members({"name": "甲", "health": "healthy"}, {"name": "乙"}),
+           "work": [{ITEM_PATH: "income.work[0]", "worker": "乙", "in_kind": 5},
+                    {ITEM_PATH: "income.work[1]", "worker": "丙", "in_kind": 7}]}
+    src = 'sum(work, in_kind if any(members, name == worker) else 0)'
+    assert ev(src, env) == 5
+    assert ev('sum(work, 1 if any(members, name == worker and health == "健康") else 0)', env) \
+        == Unknown({"members[1].health"})
 
 
 def test_partly_known_count_decides_comparisons_its_bounds_settle() -> None:

@@ -4,6 +4,7 @@ and collect every problem with its file, line and key path before raising.
 """
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import graphlib
 
@@ -89,6 +90,8 @@ def _param_type(p: S.ParamSpec) -> str:
         return "num"
     if isinstance(v, tuple):
         return "list:date"
+    if isinstance(v, dt.date):
+        return "date"
     return "any"
 
 

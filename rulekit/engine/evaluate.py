@@ -51,6 +51,7 @@ class State:
     decisions: dict[str, DecisionState]
     reference_date: Any
     period: tuple[Any, Any]
+    errors: list[dict] = attrs.field(factory=list)   # nodes that failed for this household
 
 
 def flatten(canonical: dict) -> tuple[dict[str, Any], list[dict]]:
@@ -89,7 +90,7 @@ def _ages(members: list[dict], ref: Any) -> None:
     for m in members:
         birth = m.get("birth_date")
         if birth is not None:
-            m["age"] = Unknown(("reference_date",)) if ref.__class__ is Unknown else age_on(birth, ref)
+            m["age"] = ref if ref.__class__ is Unknown else age_on(birth, ref)
 
 
 def reference_date(spec: Any, env: dict, as_of: dt.date) -> Any:
@@ -142,11 +143,29 @@ def evaluate(pack: CompiledPack, canonical: dict, as_of: dt.date,
         try:
             _NODE[node.kind](pack, node, state)
         except EvaluationError as e:
-            label = _label(pack, node.name)
-            raise EvaluationError(f"{node.kind} {node.name} ({label}): {e.message}",
-                                  rule_id=node.name, expression=e.expression,
-                                  values=e.values) from None
+            _failed(pack, node, state, e)
     return state
+
+
+def _failed(pack: CompiledPack, node: Node, st: State, e: EvaluationError) -> None:
+    """A node that cannot be evaluated for this household (e.g. a division by zero) becomes
+    unknown, naming the error, so only what depends on it is undetermined; the error is kept."""
+    label = _label(pack, node.name)
+    message = f"{node.kind} {node.name} ({label}): {e.message}"
+    st.errors.append({"node": node.name, "kind": node.kind, "message": message,
+                      "expression": e.expression, "values": {k: v for k, v in e.values.items()}})
+    value = Unknown((f"cannot compute {node.name}: {e.message}",))
+    if node.kind == "computed" and node.per:
+        for m in st.members:
+            m[node.name] = value
+    elif node.kind == "rule":
+        st.rules[node.name] = RuleState(value, value)
+    elif node.kind == "override":
+        st.overrides[node.name] = (value, value)
+    elif node.kind == "decision":
+        st.decisions[node.name] = DecisionState(node.name, "undetermined", None, (),
+                                                tuple(sorted(value.missing)))
+    st.env[node.name] = value
 
 
 def _label(pack: CompiledPack, name: str) -> str:

@@ -32,6 +32,7 @@ MAX_STRING = simpleeval.MAX_STRING_LENGTH
 NUM, BOOL, STR, DATE, ANY = "num", "bool", "str", "date", "any"
 Fn = Callable[[dict, Any], Any]
 ITEM_PATH = "#path"      # key holding an item's JSON path (members[2]) inside item dicts
+OUTER = "#outer"         # key linking an item to the enclosing aggregate's item while nested
 
 
 @attrs.frozen
@@ -110,6 +111,7 @@ class _Compiler:
         self.ns = ns
         self.reads: set[str] = set()
         self.item_reads: set[tuple[str, str]] = set()
+        self.outer: list[str] = []     # enclosing aggregates' lists, outermost first
 
     # -- errors --------------------------------------------------------------------------------
     def fail(self, node: ast.AST | None, message: str) -> ExpressionError:
@@ -182,6 +184,13 @@ class _Compiler:
         if item is not None:
             ref = self.ns.lists.get(item, {}).get(name)
         if ref is None:
+            # a field of an enclosing aggregate's item, e.g. `worker` of a work line inside
+            # sum(work, ... any(members, name == worker ...))
+            for depth, outer in enumerate(reversed(self.outer), start=1):
+                oref = self.ns.lists.get(outer, {}).get(name)
+                if oref is not None:
+                    return self._load_outer(outer, oref, depth)
+        if ref is None:
             ref = self.ns.names.get(name)
         if ref is None:
             close = difflib.get_close_matches(name, self.ns.candidates(item), n=1, cutoff=0.6)
@@ -206,6 +215,19 @@ class _Compiler:
                 return Unknown((_k,))
             return v
         return load, ref.type
+
+    def _load_outer(self, outer: str, ref: Ref, depth: int) -> tuple[Fn, str]:
+        self.item_reads.add((outer, ref.key))
+        key = ref.key
+
+        def load_outer(env: dict, it: Any, _k: str = key, _d: int = depth) -> Any:
+            for _ in range(_d):
+                it = it[OUTER]
+            v = it.get(_k)
+            if v is None:
+                return Unknown((f"{it[ITEM_PATH]}.{_k}",))
+            return v
+        return load_outer, ref.type
 
     def n_List(self, n: ast.List | ast.Tuple, item: str | None) -> tuple[Fn, str]:
         if not all(isinstance(e, ast.Constant) for e in n.elts):
@@ -375,9 +397,9 @@ class _Compiler:
             raise self.fail(n, "functions take positional arguments only")
         name = n.func.id
         first_is_list = bool(n.args) and isinstance(n.args[0], ast.Name) and \
-            n.args[0].id in self.ns.lists and item is None
+            n.args[0].id in self.ns.lists and n.args[0].id != item and n.args[0].id not in self.outer
         if name in F.AGGREGATES and first_is_list:
-            return self.aggregate(n, name)
+            return self.aggregate(n, name, item)
         if name == "known":
             return self.known(n, item)
         if name == "age_on":
@@ -423,15 +445,22 @@ class _Compiler:
                 continue
             self.expect(a, t, w, f"{name}()")
 
-    def aggregate(self, n: ast.Call, name: str) -> tuple[Fn, str]:
+    def aggregate(self, n: ast.Call, name: str, item: str | None) -> tuple[Fn, str]:
         list_name = n.args[0].id
         list_f, _ = self.n_Name(n.args[0], None)
+        nested = item is not None
         if len(n.args) == 1:
             if name != "count":
                 raise self.fail(n, f"{name}(list, expr) needs an expression to apply to each item")
             body, bt = None, BOOL
         elif len(n.args) == 2:
-            body, bt = self.node(n.args[1], list_name)
+            if nested:
+                self.outer.append(item)
+            try:
+                body, bt = self.node(n.args[1], list_name)
+            finally:
+                if nested:
+                    self.outer.pop()
         else:
             raise self.fail(n, f"{F.AGGREGATES[name]}")
         if name in ("count", "any", "all"):
@@ -445,6 +474,9 @@ class _Compiler:
                 return items
             if body is None:
                 return len(items)
+            if nested:
+                for x in items:
+                    x[OUTER] = it
             values = [body(env, x) for x in items]
             unknown = [v for v in values if v.__class__ is Unknown]
             if name == "any":

@@ -13,6 +13,7 @@ from typing import Any
 import attrs
 
 from rulekit.errors import EvaluationError
+from rulekit.expr.values import Unknown
 
 NUM, BOOL, STR, DATE, ANY, DATES = "num", "bool", "str", "date", "any", "list:date"
 
@@ -53,17 +54,23 @@ def _days_between(a: dt.date, b: dt.date) -> int:
     return (b - a).days
 
 
-def _working_days(start: dt.date, end: dt.date, holidays: tuple = ()) -> int:
-    """Days from start to end inclusive, without Saturdays, Sundays and the listed holidays."""
+def _working_days(start: dt.date, end: dt.date, holidays: tuple, workdays: tuple,
+                  covered_until: dt.date) -> int | Unknown:
+    """Working days from start to end inclusive: Monday to Friday less the public holidays, plus
+    the weekend days declared working days (调休). Unknown past the calendar's coverage, since a
+    holiday there cannot be known."""
     if end < start:
         return 0
     if (end - start).days > 3660:
         raise EvaluationError("working_days() spans more than ten years; check the dates")
-    off = set(holidays)
+    if end > covered_until:
+        return Unknown((f"holiday calendar covers dates up to {covered_until.isoformat()} only "
+                        f"(needed up to {end.isoformat()})",))
+    off, on = set(holidays), set(workdays)
     days = 0
     d = start
     while d <= end:
-        if d.weekday() < 5 and d not in off:
+        if d in on or (d.weekday() < 5 and d not in off):
             days += 1
         d += dt.timedelta(days=1)
     return days
@@ -90,9 +97,10 @@ FUNCTIONS: dict[str, Function] = {
                                  "next_month_start(d): the first day of the month after d"),
     "days_between": Function(_days_between, (DATE, DATE), NUM,
                              "days_between(a, b): days from a to b (b - a)"),
-    "working_days": Function(_working_days, (DATE, DATE, DATES), NUM,
-                             "working_days(start, end, holidays): Mon-Fri from start to end "
-                             "inclusive, less the listed holidays"),
+    "working_days": Function(_working_days, (DATE, DATE, DATES, DATES, DATE), NUM,
+                             "working_days(start, end, holidays, workdays, covered_until): "
+                             "Mon-Fri from start to end inclusive, less the holidays, plus the "
+                             "weekend days made working days; unknown past covered_until"),
 }
 
 # functions whose first argument is a list and whose second is evaluated once per item

@@ -353,6 +353,8 @@ def _params(doc: YamlDoc, pid: str, origin: str) -> dict[str, ParamSpec]:
 def _param_value(v: Any) -> Any:
     if isinstance(v, list):
         return tuple(_date(x) if isinstance(x, (str, dt.date)) else x for x in v)
+    if isinstance(v, str):
+        return _date(v)
     return v
 
 

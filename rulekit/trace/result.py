@@ -29,7 +29,7 @@ def jsonable(v: Any) -> Any:
     if isinstance(v, (list, tuple)):
         return [jsonable(x) for x in v]
     if isinstance(v, dict):
-        return {k: jsonable(x) for k, x in v.items() if k != ITEM_PATH}
+        return {k: jsonable(x) for k, x in v.items() if not k.startswith("#")}
     if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
         return v
     return v
@@ -154,6 +154,12 @@ class Result:
         return self._reason(rule_id, set())
 
     @property
+    def errors(self) -> list[dict]:
+        """What could not be computed for this household (node, message, expression, values);
+        the decisions that depend on it are undetermined and name the error."""
+        return list(self._state.errors)
+
+    @property
     def fired(self) -> tuple[str, ...]:
         """Rule ids that hold after overrides, in pack order."""
         return tuple(r for r, s in self._state.rules.items() if s.effective is True)
@@ -179,6 +185,7 @@ class Result:
                           for oid, o in spec.overrides.items() if oid in st.overrides},
             "computed": {n: jsonable(st.env.get(n)) for n, c in spec.computed.items()
                          if not c.per},
+            "errors": jsonable(st.errors),
         }
 
     def explain(self, lang: str = "zh") -> str:
