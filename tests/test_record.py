@@ -3,10 +3,15 @@ from __future__ import annotations
 
 import json
 
+import attrs
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rulekit import RecordError, parse_household
+from rulekit.record import model as M
 from rulekit.record import schema
+from tests.strategies import partial_object
 
 
 def _minimal(**extra: object) -> dict:
@@ -99,3 +104,16 @@ def test_round_trip_typed_household(example: dict) -> None:
 def test_shipped_schema_equals_generated() -> None:
     """The JSON Schema file in the package is the one generated from the attrs model."""
     assert schema.shipped_schema() == json.loads(json.dumps(schema.household_schema()))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(partial_object(M.Household), st.data())
+def test_fast_validator_agrees_with_jsonschema(rec: dict, data: st.DataObject) -> None:
+    """fastjsonschema (the fast path) accepts exactly what jsonschema (the error reporter) accepts,
+    on valid records and on records with one field replaced by a value of another type."""
+    canonical = schema._normalise_object(M.Household, rec, (), [])
+    if data.draw(st.booleans()) and canonical.get("members"):
+        key = data.draw(st.sampled_from(sorted(attrs.fields_dict(M.Member))))
+        canonical["members"][0][key] = data.draw(st.sampled_from([-1, "x", True, 1.5, [], {}]))
+    expected = not any(True for _ in schema._validator().iter_errors(canonical))
+    assert schema.schema_accepts(canonical) is expected

@@ -11,11 +11,12 @@ import difflib
 import functools
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import resources
 from typing import Any
 
 import attrs
+import fastjsonschema
 import jsonschema
 
 from rulekit.errors import Problem, RecordError
@@ -104,6 +105,25 @@ def shipped_schema() -> dict:
 @functools.cache
 def _validator() -> jsonschema.protocols.Validator:
     return jsonschema.Draft202012Validator(household_schema())
+
+
+@functools.cache
+def _fast_validator() -> Callable[[Any], Any]:
+    """The same schema compiled to Python by fastjsonschema: it accepts a valid record ~25x faster
+    than jsonschema; a record it rejects goes to jsonschema, which reports every problem.
+    (The schema uses only keywords that mean the same in draft 7 and 2020-12; a property test
+    keeps the two validators in agreement.)"""
+    schema = {**household_schema(), "$schema": "http://json-schema.org/draft-07/schema#"}
+    return fastjsonschema.compile(schema, formats={"date": r"^\d{4}-\d{2}-\d{2}$"})
+
+
+def schema_accepts(canonical: Any) -> bool:
+    """Whether the fast validator accepts a canonical record (exposed for the agreement test)."""
+    try:
+        _fast_validator()(canonical)
+    except fastjsonschema.JsonSchemaException:
+        return False
+    return True
 
 
 # -- aliases ---------------------------------------------------------------------------------------
@@ -298,12 +318,13 @@ def normalise(raw: Any) -> dict:
         raise RecordError([Problem(f"a household record must be an object (got {_type_name(raw)})",
                                    path="(record)")])
     canonical = _normalise_object(model.Household, raw, (), problems)
-    seen = {p.path for p in problems}
-    for error in _validator().iter_errors(canonical):
-        problem = _schema_problem(error)
-        if problem.path not in seen:
-            problems.append(problem)
-            seen.add(problem.path)
+    if problems or not schema_accepts(canonical):
+        seen = {p.path for p in problems}
+        for error in _validator().iter_errors(canonical):
+            problem = _schema_problem(error)
+            if problem.path not in seen:
+                problems.append(problem)
+                seen.add(problem.path)
     problems.extend(_semantic_problems(canonical))
     record_id = raw.get("id") if isinstance(raw.get("id"), str) else None
     if problems:

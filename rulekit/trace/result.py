@@ -134,16 +134,26 @@ class Result:
         self.record_id = record_id
         self.as_of = as_of
         self.record = record
-        self.decisions: dict[str, Decision] = {
-            name: self._decision(name) for name in self._cp.spec.decisions}
+        self._decisions: dict[str, Decision] = {}
 
     # -- the public surface ------------------------------------------------------------------
+    @property
+    def decisions(self) -> dict[str, Decision]:
+        """Every decision of the pack, in pack order (reason chains are built on first use)."""
+        return {name: self.decision(name) for name in self._cp.spec.decisions}
+
+    def outcome(self, name: str) -> str | None:
+        """The outcome id of a first-hit decision, without building its reason chain."""
+        ds = self._state.decisions[name]
+        return ds.outcome
+
     def decision(self, name: str) -> Decision:
-        try:
-            return self.decisions[name]
-        except KeyError:
-            raise KeyError(f"pack {self._cp.spec.id!r} has no decision {name!r}; it has "
-                           f"{', '.join(self.decisions)}") from None
+        if name not in self._decisions:
+            if name not in self._cp.spec.decisions:
+                raise KeyError(f"pack {self._cp.spec.id!r} has no decision {name!r}; it has "
+                               f"{', '.join(self._cp.spec.decisions)}")
+            self._decisions[name] = self._decision(name)
+        return self._decisions[name]
 
     def value(self, name: str) -> Any:
         """The value of a fact, parameter, computed value, rule or decision for this household."""
