@@ -1,20 +1,17 @@
-"""The `rulekit` command: evaluate households against a pack, run a pack's own test cases."""
+"""`rulekit evaluate` and `rulekit report`: decide households, run population reports."""
 from __future__ import annotations
 
 import argparse
 import json
 import pathlib
 import sys
-from collections.abc import Sequence
+from typing import Any
 
 from rulekit.engine.pack import load_pack
-from rulekit.errors import EvaluationError, PackError, RecordError
+from rulekit.errors import EvaluationError, RecordError
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="rulekit", description="Decide what a poverty-return "
-                                "monitoring policy pack says about rural households, and why.")
-    sub = p.add_subparsers(dest="command", required=True)
+def register(sub: Any) -> None:
     ev = sub.add_parser("evaluate", help="evaluate household records (JSON object or list)")
     ev.add_argument("records", type=pathlib.Path, help="a JSON file: one household or a list")
     ev.add_argument("--pack", required=True, help="bundled pack id (e.g. yuxi) or a pack path")
@@ -24,6 +21,7 @@ def _parser() -> argparse.ArgumentParser:
                     help="a parameter override file (YAML); may be repeated")
     ev.add_argument("--format", choices=["text", "json"], default="text")
     ev.add_argument("--lang", choices=["zh", "en"], default="zh")
+    ev.set_defaults(handler=evaluate)
     rp = sub.add_parser("report", help="run a pack's population report over many households")
     rp.add_argument("records", type=pathlib.Path, help="a JSON file holding a list of households")
     rp.add_argument("--pack", required=True, help="bundled pack id or a pack path")
@@ -32,31 +30,21 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--overrides", action="append", default=[], type=pathlib.Path)
     rp.add_argument("--format", choices=["text", "csv", "json"], default="text")
     rp.add_argument("--lang", choices=["zh", "en"], default="zh")
-    ts = sub.add_parser("test", help="run a pack's own YAML test cases")
-    ts.add_argument("pack", help="bundled pack id or pack directory")
-    ts.add_argument("-k", dest="pattern", default="", help="only cases whose id contains this")
-    return p
+    rp.set_defaults(handler=report)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def read_json(path: pathlib.Path) -> Any:
+    """The JSON content of `path`, or None after printing why it cannot be read."""
     try:
-        if args.command == "evaluate":
-            return _evaluate(args)
-        if args.command == "report":
-            return _report(args)
-        return _test(args)
-    except PackError as e:
-        print(str(e), file=sys.stderr)
-        return 1
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        print(f"{path}: cannot read JSON: {e}", file=sys.stderr)
+        return None
 
-
-def _evaluate(args: argparse.Namespace) -> int:
+def evaluate(args: argparse.Namespace) -> int:
     pack = load_pack(args.pack, overrides=args.overrides)
-    try:
-        data = json.loads(args.records.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as e:
-        print(f"{args.records}: cannot read JSON: {e}", file=sys.stderr)
+    data = read_json(args.records)
+    if data is None:
         return 1
     records = data if isinstance(data, list) else [data]
     failed = 0
@@ -82,12 +70,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _report(args: argparse.Namespace) -> int:
+def report(args: argparse.Namespace) -> int:
     pack = load_pack(args.pack, overrides=args.overrides)
-    try:
-        data = json.loads(args.records.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as e:
-        print(f"{args.records}: cannot read JSON: {e}", file=sys.stderr)
+    data = read_json(args.records)
+    if data is None:
         return 1
     try:
         result = pack.report(args.report, data if isinstance(data, list) else [data], as_of=args.as_of)
@@ -104,28 +90,3 @@ def _report(args: argparse.Namespace) -> int:
     for bad in result.invalid:
         print(f"{args.records} [record {bad['position']}]: {bad['error']}", file=sys.stderr)
     return 1 if result.invalid else 0
-
-
-def _test(args: argparse.Namespace) -> int:
-    from rulekit.pack.spec import resolve_pack_path
-    from rulekit.testing import iter_pack_cases, run_case
-    pack = load_pack(args.pack)
-    pack_dir = resolve_pack_path(args.pack).parent
-    passed = failed = 0
-    for case in iter_pack_cases(pack_dir):
-        if args.pattern and args.pattern not in case.id:
-            continue
-        problems = run_case(pack, case)
-        if problems:
-            failed += 1
-            print(f"FAIL {case.id} ({case.file}:{case.line})")
-            for p in problems:
-                print(f"     {p}")
-        else:
-            passed += 1
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":   # pragma: no cover
-    sys.exit(main())
