@@ -26,6 +26,14 @@ class Problem:
     path: str | None = None      # key path in the pack, JSON path in a record
     rule_id: str | None = None
     severity: str = "error"
+    zh: str | None = None        # the Chinese sentence, when the finder wrote one
+
+    def text(self, lang: str = "en") -> str:
+        """The sentence in `lang`; Chinese comes from the finder or the message catalogue."""
+        if lang == "zh":
+            from rulekit.trace.messages import problem_zh
+            return self.zh or problem_zh(self.message) or self.message
+        return self.message
 
     def location(self) -> str:
         """`file:line:col key.path` with the parts that are known."""

@@ -143,7 +143,11 @@ class _Builder:
             value = self.loader.construct_scalar(node) if node.tag.endswith(":str") else \
                 self.loader.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError) as e:
-            self.fail(node, f"cannot read this value: {e}", path)
+            if node.tag.endswith(":timestamp"):
+                self.fail(node, f"{node.value!r} is not a real date ({e}); write a date as "
+                                f"YYYY-MM-DD", path)
+            else:
+                self.fail(node, f"cannot read this value: {e}", path)
             return None
         if isinstance(value, dt.datetime):
             self.fail(node, "write a date as YYYY-MM-DD, without a time", path)

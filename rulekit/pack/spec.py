@@ -64,6 +64,7 @@ class ParamSpec:
     en: str = ""
     local_choice: str = ""
     note: str = ""
+    written_in_order: bool = True    # were the values written from the earliest date on?
 
     def value_on(self, day: dt.date) -> ParamValue | None:
         """The value in force on `day`: the last one whose start is not after it."""
@@ -341,12 +342,13 @@ def _common(entry: dict) -> dict:
 def _params(doc: YamlDoc, pid: str, origin: str) -> dict[str, ParamSpec]:
     out = {}
     for name, p in (doc.data.get("parameters") or {}).items():
-        values = tuple(sorted(
-            (ParamValue(_date(v["from"]), _param_value(v["value"]), v.get("source", ""),
-                        v.get("note", ""), origin) for v in p["values"]), key=lambda v: v.start))
+        written = [ParamValue(_date(v["from"]), _param_value(v["value"]), v.get("source", ""),
+                              v.get("note", ""), origin) for v in p["values"]]
+        values = tuple(sorted(written, key=lambda v: v.start))
         out[name] = ParamSpec(name, p["label"], p["unit"], tuple(p["cites"]), values,
                               _where(doc, ("parameters", name), pid),
-                              local_choice=p.get("local_choice", ""), **_common(p))
+                              local_choice=p.get("local_choice", ""), **_common(p),
+                              written_in_order=tuple(written) == values)
     return out
 
 
