@@ -213,6 +213,7 @@ def _check_decision(result: Any, name: str, want: Any) -> list[str]:
         out.append(f"decision {name}: expected outcome {want['outcome']!r}, got {d.outcome!r} "
                    f"({d.status}; missing {', '.join(d.missing_facts) or '-'}; "
                    f"tried before: {', '.join(i for i, _ in d.not_matched) or '-'})")
+        out += _divergence(result, name, want["outcome"], d.outcome)
     if "outcomes" in want and sorted(i for i, _ in d.outcomes) != sorted(want["outcomes"]):
         out.append(f"decision {name}: expected outcomes {sorted(want['outcomes'])}, got "
                    f"{sorted(i for i, _ in d.outcomes)} ({d.status}; pending "
@@ -224,6 +225,34 @@ def _check_decision(result: Any, name: str, want: Any) -> list[str]:
             out.append(f"decision {name}: expected {fact!r} among the missing facts, got "
                        f"{list(d.missing_facts)}")
     return out
+
+
+def _divergence(result: Any, decision: str, expected: str, actual: str | None) -> list[str]:
+    """Where the trace departs from the expectation: the expected outcome's condition with the
+    values it read, and the condition of the outcome that was chosen instead."""
+    node = next(n for n in result._cp.nodes if n.name == decision)
+    exprs = dict(node.outcomes)
+    lines = []
+    for oid, word in ((expected, "expected"), (actual, "chosen")):
+        expr = exprs.get(oid) if oid else None
+        if expr is None:
+            continue
+        value = expr(result._state.env)
+        shown = "unknown" if value.__class__ is Unknown else value
+        reads = ", ".join(f"{r.name}={_short(r)}" for r in result._inputs(expr, set()))
+        lines.append(f"    {word} {oid}: {expr.source} -> {shown}  [{reads}]")
+    return lines
+
+
+def _short(r: Any) -> str:
+    if r.kind in ("rule", "group", "override"):
+        return r.status or "?"
+    v = jsonable(r.value)
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, (list, dict)):
+        return "[...]"
+    return repr(v)
 
 
 def iter_pack_cases(pack_dir: pathlib.Path) -> Iterator[Case]:
