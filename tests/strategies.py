@@ -90,7 +90,19 @@ def yuxi_record(draw: st.DrawFn) -> dict:
         "elimination": {k: draw(flags()) for k in (
             "risk_stably_eliminated", "income_stable", "guarantees_consolidated",
             "consents_elimination")},
+        "system_entry_date": draw(st.dates(dt.date(2021, 1, 1), dt.date(2023, 12, 31))).isoformat(),
+        "procedure": _procedure(draw),
     }
+
+
+def _procedure(draw: st.DrawFn) -> dict:
+    start = draw(st.dates(dt.date(2021, 11, 1), dt.date(2025, 12, 1)))
+    steps = [start + dt.timedelta(days=sum(draw(st.lists(st.integers(0, 6), min_size=i, max_size=i))))
+             for i in range(5)]
+    return {"village_review_date": steps[0].isoformat(), "publicity_start": steps[1].isoformat(),
+            "publicity_end": steps[2].isoformat(), "town_review_date": steps[3].isoformat(),
+            "county_review_date": steps[4].isoformat(), "publicity_offline": draw(st.booleans()),
+            "publicity_online": draw(st.booleans()), "objections": draw(st.booleans())}
 
 
 def _field_value(f: attrs.Attribute, depth: int) -> st.SearchStrategy:

@@ -197,3 +197,20 @@ def test_local_facts_are_read_and_checked(tmp_path: pathlib.Path) -> None:
 def test_local_fact_values_are_checked_in_expressions(tmp_path: pathlib.Path) -> None:
     bad = LOCAL.replace("work_stability == '不稳定'", "work_stability == '不稳'")
     assert "'不稳' is not a value of local.work_stability (did you mean '不稳定'?)" in errors(tmp_path, bad)
+
+
+def test_flat_fast_checker_agrees_with_the_full_check() -> None:
+    """The generated check of flat records accepts exactly the plain, valid records and leaves
+    everything else to the field-by-field check that reports every problem."""
+    from rulekit.record.flat import compile_checker, flat_env
+    facts = {"size": {"type": "integer", "minimum": 1}, "wage": {"type": "number"},
+             "flag": {"type": "bool"}, "kind": {"type": "text", "values": ["a", "b"]}}
+    fast = compile_checker(facts)
+    good = {"id": "H", "size": 2, "wage": 10.5, "flag": False}
+    assert fast(good) == {"size": 2, "wage": 10.5, "flag": False}
+    for bad in ({**good, "size": 0}, {**good, "size": True}, {**good, "wage": float("nan")},
+                {**good, "wage": "1"}, {**good, "extra": 1}, {**good, "kind": "a"}, {"size": 2}):
+        assert fast(bad) is None
+    assert flat_env(facts, {**good, "kind": "a"}, fast)["kind"] == "a"
+    with pytest.raises(rulekit.RecordError, match="size: must be at least 1"):
+        flat_env(facts, {**good, "size": 0}, fast)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import graphlib
+from typing import Any
 
 import attrs
 
@@ -80,6 +81,8 @@ class CompiledPack:
     nodes: tuple[Node, ...]           # in evaluation order
     types: dict[str, str]
     reports: dict = attrs.field(factory=dict)   # name -> CompiledReport (engine/report.py)
+    fast: Any = None                            # the generated whole-pack function (codegen.py)
+    param_cache: dict = attrs.field(factory=dict, eq=False, repr=False)   # as_of -> parameters
 
 
 def _param_type(p: S.ParamSpec) -> str:
@@ -168,7 +171,9 @@ def compile_spec(spec: S.PackSpec) -> CompiledPack:
     reports = compile_reports(spec, ns, problems)
     if problems:
         raise PackError(problems, subject=spec.files[-1])
-    return CompiledPack(spec, ns, tuple(nodes), types, reports)
+    compiled = CompiledPack(spec, ns, tuple(nodes), types, reports)
+    from rulekit.engine.codegen import generate
+    return attrs.evolve(compiled, fast=generate(compiled))
 
 
 def _add_local_facts(spec: S.PackSpec, ns: Namespace, problems: list[Problem]) -> None:

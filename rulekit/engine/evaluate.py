@@ -52,6 +52,7 @@ class State:
     reference_date: Any
     period: tuple[Any, Any]
     errors: list[dict] = attrs.field(factory=list)   # nodes that failed for this household
+    ready: list[Any] = attrs.field(factory=list)     # parameters and dates the fast path needs
 
 
 def flatten(canonical: dict) -> tuple[dict[str, Any], list[dict]]:
@@ -118,6 +119,33 @@ def _period(ref: Any, period: dict) -> tuple[Any, Any]:
 
 def evaluate(pack: CompiledPack, canonical: dict, as_of: dt.date,
              arguments: dict[str, Any] | None = None) -> State:
+    """Fast path first when the pack has one and every parameter and date is known; any
+    surprise there (a missing fact, a division by zero) runs the interpreter instead."""
+    fast = pack.fast
+    if fast is not None:
+        state = _prepare(pack, canonical, as_of, arguments)
+        if not any(v.__class__ is Unknown for v in state.ready):
+            try:
+                fast(state)
+                return state
+            except FALLBACK_ERRORS:
+                pass
+    state = _prepare(pack, canonical, as_of, arguments)
+    for node in pack.nodes:
+        try:
+            _NODE[node.kind](pack, node, state)
+        except EvaluationError as e:
+            _failed(pack, node, state, e)
+    return state
+
+
+FALLBACK_ERRORS = (KeyError, TypeError, ValueError, ArithmeticError, AttributeError, LookupError,
+                   RecursionError, EvaluationError)
+
+
+def _prepare(pack: CompiledPack, canonical: dict, as_of: dt.date,
+             arguments: dict[str, Any] | None) -> State:
+    """The household's facts, dates and parameters in force, before any rule is evaluated."""
     spec = pack.spec
     if spec.facts:
         env, members = dict(canonical), []
@@ -129,22 +157,33 @@ def evaluate(pack: CompiledPack, canonical: dict, as_of: dt.date,
     period = _period(ref, spec.meta.get("income_period") or {})
     env.update(as_of=as_of, reference_date=ref, period_start=period[0], period_end=period[1])
 
+    params, values = _parameters(pack, as_of, arguments)
+    env.update(values)
+    state = State(env, members, params, {}, {}, {}, ref, period)
+    state.ready = [*values.values(), ref, period[0]]
+    return state
+
+
+def _parameters(pack: CompiledPack, as_of: dt.date, arguments: dict[str, Any] | None
+                ) -> tuple[dict[str, ParamValue | None], dict[str, Any]]:
+    """The parameter values in force on as_of (cached per date: a batch shares one date)."""
+    if not arguments and as_of in pack.param_cache:
+        return pack.param_cache[as_of]
     params: dict[str, ParamValue | None] = {}
-    for name, p in spec.parameters.items():
+    values: dict[str, Any] = {}
+    for name, p in pack.spec.parameters.items():
         if arguments and name in arguments:
             pv = ParamValue(dt.date.min, arguments[name], "evaluate(parameters=...)", "", "argument")
         else:
             pv = p.value_on(as_of)
         params[name] = pv
-        env[name] = pv.value if pv else Unknown((f"parameter {name} has no value in force on "
-                                                 f"{as_of.isoformat()}",))
-    state = State(env, members, params, {}, {}, {}, ref, period)
-    for node in pack.nodes:
-        try:
-            _NODE[node.kind](pack, node, state)
-        except EvaluationError as e:
-            _failed(pack, node, state, e)
-    return state
+        values[name] = pv.value if pv else Unknown((f"parameter {name} has no value in force on "
+                                                    f"{as_of.isoformat()}",))
+    if not arguments:
+        if len(pack.param_cache) > 64:
+            pack.param_cache.clear()
+        pack.param_cache[as_of] = (params, values)
+    return params, values
 
 
 def _failed(pack: CompiledPack, node: Node, st: State, e: EvaluationError) -> None:

@@ -13,7 +13,7 @@ from rulekit.engine.evaluate import evaluate
 from rulekit.errors import EvaluationError, Problem, RecordError
 from rulekit.pack import spec as S
 from rulekit.record import model as M
-from rulekit.record.flat import flat_env
+from rulekit.record.flat import compile_checker, flat_env
 from rulekit.record.schema import normalise, to_canonical
 from rulekit.trace.result import Result
 
@@ -25,6 +25,7 @@ class Pack:
         self.compiled = compiled
         self.spec = compiled.spec
         self.digest = digest
+        self._check_flat = compile_checker(self.spec.facts) if self.spec.facts else None
 
     @property
     def id(self) -> str:
@@ -51,8 +52,8 @@ class Pack:
         this call (shown in the trace with origin "argument").
         """
         if self.spec.facts:
-            canonical = {"id": record.get("id") if isinstance(record, Mapping) else None,
-                         **flat_env(self.spec.facts, record)}
+            canonical = flat_env(self.spec.facts, record, self._check_flat)
+            canonical["id"] = record["id"]
         elif isinstance(record, M.Household):
             canonical = to_canonical(record)
         else:

@@ -6,6 +6,7 @@ evaluation produced, so keeping a result costs only the state; rendering is in `
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -171,8 +172,9 @@ class Result:
 
     @property
     def fired(self) -> tuple[str, ...]:
-        """Rule ids that hold after overrides, in pack order."""
-        return tuple(r for r, s in self._state.rules.items() if s.effective is True)
+        """Rule ids that hold after overrides, in the order the pack writes them."""
+        rules = self._state.rules
+        return tuple(r for r in self._cp.spec.rules if r in rules and rules[r].effective is True)
 
     def to_dict(self) -> dict:
         spec = self._cp.spec
@@ -203,6 +205,15 @@ class Result:
         return explain_text(self, lang)
 
     # -- building reasons ----------------------------------------------------------------------
+    def _label_of(self, name: str, lst: str | None) -> str:
+        """A fact's label: the pack's own declaration (facts:, local_facts:) first, then the
+        household record's."""
+        spec = self._cp.spec
+        declared = spec.facts.get(name) or spec.local_facts.get(name)
+        if declared:
+            return declared["label"]
+        return _fact_label(lst, name)
+
     def _cites(self, ids: Iterable[str]) -> tuple[Citation, ...]:
         cat = S.catalogue()
         return tuple(Citation(i, cat[i]["quote"], cat[i]["where"]) for i in ids if i in cat)
@@ -263,7 +274,7 @@ class Result:
             return Reason("computed", key, c.label, values, expression=c.formula,
                           cites=self._cites(c.cites), local_choice=c.local_choice,
                           inputs=self._inputs(self._expr(field), seen))
-        return Reason("member_facts", f"{lst}.{field}", _fact_label(lst, field), values)
+        return Reason("member_facts", f"{lst}.{field}", self._label_of(field, lst), values)
 
     def _reason(self, name: str, seen: set[str]) -> Reason:
         spec, st = self._cp.spec, self._state
@@ -317,7 +328,7 @@ class Result:
         from rulekit.engine.compile import BUILTINS
         if name in BUILTINS:
             return Reason("builtin", name, BUILTINS[name], value)
-        return Reason("fact", name, _fact_label(None, name), value)
+        return Reason("fact", name, self._label_of(name, None), value)
 
     def _decision(self, name: str) -> Decision:
         spec, st = self._cp.spec, self._state
@@ -345,6 +356,7 @@ class Result:
             {"question": dspec.en, **{o.id: o.en for o in dspec.outcomes if o.en}})
 
 
+@functools.cache
 def _fact_label(lst: str | None, field: str) -> str:
     import attrs as _attrs
 
