@@ -214,3 +214,21 @@ def test_flat_fast_checker_agrees_with_the_full_check() -> None:
     assert flat_env(facts, {**good, "kind": "a"}, fast)["kind"] == "a"
     with pytest.raises(rulekit.RecordError, match="size: must be at least 1"):
         flat_env(facts, {**good, "size": 0}, fast)
+
+
+def test_text_list_parameter_with_enum_values(tmp_path: pathlib.Path) -> None:
+    """A parameter may list text values (e.g. the causes that count); compared with an enum field,
+    its Chinese values mean their codes."""
+    text = GOOD.replace("computed:\n", """  causes:
+    label: 计入的刚性支出原因
+    unit: 原因列表
+    cites: [NAT-FORM]
+    values: [{from: 2020-01-01, value: [因病, 因学]}]
+computed:
+""").replace("when: per_capita < line", "when: per_capita < line and any(rigid_expenses, cause in causes)")
+    pack = rulekit.load_pack(write(tmp_path, text))
+    rec = {"id": "H", "A28": 5000, "members": [{"age": 30}],
+           "expenses": {"rigid_expenses": [{"cause": "因灾", "amount": 1}]}}
+    assert pack.evaluate(rec, as_of="2021-01-01").decision("monitoring").outcome == "not_monitored"
+    rec["expenses"]["rigid_expenses"].append({"cause": "因学", "amount": 1})
+    assert pack.evaluate(rec, as_of="2021-01-01").decision("monitoring").outcome == "monitored"

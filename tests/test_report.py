@@ -110,7 +110,8 @@ def test_household_without_group_is_unplaced(pack: rulekit.Pack) -> None:
 
 def test_table_layout_as_csv_and_text(pack: rulekit.Pack) -> None:
     r = pack.report("exit_audit", households("甲镇", 50, 1), as_of="2021-06-30")
-    assert r.to_csv().splitlines() == ["乡镇退出抽查 · town=甲镇", ",户数,人数", "抽查,50,100", "错退,1,"]
+    assert r.to_csv().splitlines() == ["乡镇退出抽查 · 乡（镇、街道）=甲镇", ",户数,人数", "抽查,50,100", "错退,1,",
+                                       "错退率超过2%须重新核查,not_fired"]
     text = r.explain("zh")
     assert "规则 REREVIEW「错退率超过2%须重新核查」: 不成立" in text
     assert "[SX-EXIT-AUDIT" in text
@@ -136,6 +137,22 @@ def test_report_mistakes_are_located(tmp_path: pathlib.Path) -> None:
     assert "cell h: 'wrongg' is not a measure or computed value of report 'exit_audit'" in text
 
 
+def test_report_needs_one_date(pack: rulekit.Pack) -> None:
+    """Without as_of each record would bring its own date: refused, not guessed."""
+    with pytest.raises(ValueError, match="needs as_of"):
+        pack.report("exit_audit", households("甲镇", 2, 0))
+    early = pack.evaluate(households("甲镇", 1, 0)[0], as_of="2021-01-01")
+    late = pack.evaluate(households("甲镇", 1, 0)[0], as_of="2021-06-30")
+    with pytest.raises(ValueError, match="a report needs one date"):
+        pack.report("exit_audit", [early, late])
+    assert pack.report("exit_audit", [early, early]).as_of.isoformat() == "2021-01-01"
+
+
+def test_report_text_shows_the_parameters_it_used(pack: rulekit.Pack) -> None:
+    text = pack.report("exit_audit", households("甲镇", 50, 1), as_of="2021-06-30").explain("zh")
+    assert "参数 wrong_rate_limit「错退率上限（超过2%）」 = 0.02 比例 自2020-01-01起施行; 来源 pack:demo" in text
+
+
 def test_unknown_report_name(pack: rulekit.Pack) -> None:
     with pytest.raises(KeyError, match="has no report 'nope'; it has exit_audit"):
         pack.report("nope", [])
@@ -151,4 +168,4 @@ def test_report_command(pack: rulekit.Pack, tmp_path: pathlib.Path, capsys) -> N
     assert main(["report", "--pack", str(pack_dir), "--report", "exit_audit", str(f),
                  "--as-of", "2021-06-30", "--format", "csv"]) == 0
     out = capsys.readouterr().out
-    assert "错退,2," in out and "乡镇退出抽查 · town=乙镇" in out
+    assert "错退,2," in out and "乡镇退出抽查 · 乡（镇、街道）=乙镇" in out

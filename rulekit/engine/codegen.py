@@ -133,6 +133,13 @@ class _Expr:
         for op, right in zip(n.ops, n.comparators):
             a = self.side(left, right)
             b = self.side(right, left)
+            enum = self.enum_of(left)
+            if isinstance(op, (ast.In, ast.NotIn)) and enum and isinstance(right, ast.Name) \
+                    and self.ref(right.id)[1].type == "list:str":
+                # a text-list parameter of the enum's values: compare as codes, as the compiler does
+                values = self.ns.enums[enum]
+                to_code = {**{c: c for c in values}, **{zh: c for c, zh in values.items()}}
+                b = f"tuple({to_code!r}.get(x, x) for x in {b})"
             parts.append(f"({a} {_CMP[type(op)]} {b})")
             left = right
         return "(" + " and ".join(parts) + ")"
@@ -295,7 +302,8 @@ def _decision_lines(d: Any, node: Any, expr: Callable[[str], str]) -> list[str]:
     for i, (oid, _) in enumerate(node.outcomes):
         out.append(f"    if {expr(d.outcomes[i].when)}: hits.append({oid!r})")
     review = [o.id for o in d.outcomes if o.status == "needs_review"]
-    out.append(f"    status = 'needs_review' if any(h in {tuple(review)!r} for h in hits) "
-               f"else 'decided'")
+    undetermined = [o.id for o in d.outcomes if o.status == "undetermined"]
+    out.append(f"    status = ('undetermined' if any(h in {tuple(undetermined)!r} for h in hits) else "
+               f"'needs_review' if any(h in {tuple(review)!r} for h in hits) else 'decided')")
     out.append(f"    decs[{n!r}] = DecisionState({n!r}, status, None, tuple(hits), ())")
     return out

@@ -92,9 +92,13 @@ def _param_type(p: S.ParamSpec) -> str:
     if isinstance(v, (int, float)):
         return "num"
     if isinstance(v, tuple):
-        return "list:date"
+        kinds = {"date" if isinstance(x, dt.date) else "str" if isinstance(x, str) else "num"
+                 for x in v}
+        return "list:" + (kinds.pop() if len(kinds) == 1 else "any")
     if isinstance(v, dt.date):
         return "date"
+    if isinstance(v, str):
+        return "str"
     return "any"
 
 

@@ -310,7 +310,7 @@ def _decision(pack: CompiledPack, node: Node, st: State) -> None:
         elif v.__class__ is Unknown:
             pending.append(oid)
             missing |= v.missing
-    if pending:
+    if pending or any(statuses[h] == "undetermined" for h in hits):
         status = "undetermined"
     elif any(statuses[h] == "needs_review" for h in hits):
         status = "needs_review"

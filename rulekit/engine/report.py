@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import graphlib
 import io
+import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -208,6 +209,8 @@ class ReportResult:
             for g in self.groups:
                 for row in self.table_rows(g):
                     w.writerow(row)
+                for rid, v in g.rules.items():
+                    w.writerow([self.spec.rules[rid].label, _status(v)])
             return buf.getvalue()
         keys = list(self.spec.group_by)
         cols = list(self.spec.measures) + list(self.spec.computed) + list(self.spec.rules)
@@ -222,7 +225,7 @@ class ReportResult:
         cols = table["columns"]
         head = [table.get("title") or self.spec.label]
         if g.key:
-            head[0] += " · " + "、".join(f"{k}={_cell(v)}" for k, v in g.key.items())
+            head[0] += " · " + self.key_text(g)
         rows = [head, [""] + [(c.get("en") if lang == "en" and c.get("en") else c["label"]) for c in cols]]
         values = {**g.measures, **g.computed}
         for row in table["rows"]:
@@ -230,6 +233,14 @@ class ReportResult:
             rows.append([label] + [_cell(values.get(row.get(c["id"]), "")) if row.get(c["id"]) else ""
                                    for c in cols])
         return rows
+
+    def key_text(self, g: GroupResult) -> str:
+        """The group's key with the labels of its facts (乡（镇、街道）=甲镇)."""
+        from rulekit.trace.result import _fact_label
+        def label(k: str) -> str:
+            declared = self.pack.spec.local_facts.get(k) or self.pack.spec.facts.get(k)
+            return declared["label"] if declared else _fact_label(None, k)
+        return "、".join(f"{label(k)}={_cell(v)}" for k, v in g.key.items())
 
     def explain(self, lang: str = "zh") -> str:
         lines = [f"【{self.spec.en if lang == 'en' and self.spec.en else self.spec.label}】"
@@ -239,14 +250,25 @@ class ReportResult:
         for c in self.spec.cites:
             if c in cat:
                 lines.append(f"  [{c} {cat[c]['where']}] “{cat[c]['quote']}”")
+        used = sorted({n for r in self.spec.rules.values() for n in names_in(r.when)}
+                      | {n for c in self.spec.computed.values() for n in names_in(c.formula)})
+        for n in used:
+            if n in self.pack.spec.parameters:
+                p = self.pack.spec.parameters[n]
+                pv = p.value_on(self.as_of)
+                since = f" {t('in_force_from', lang, date=pv.start.isoformat())}" if pv else ""
+                lines.append(f"  {t('parameter', lang)} {n}「{p.label}」 = {_cell(self.params[n])} "
+                             f"{p.unit}{since}; {t('origin', lang)} {pv.origin if pv else '-'}")
         for g in self.groups:
             lines.append("")
             if self.spec.table:
-                width = max(len(r[0]) for r in self.table_rows(g, lang))
-                for r in self.table_rows(g, lang):
-                    lines.append("  " + r[0].ljust(width) + "  " + "  ".join(f"{x:>8}" for x in r[1:]))
+                rows = self.table_rows(g, lang)
+                width = max(_width(r[0]) for r in rows)
+                for r in rows:
+                    cells = "  ".join(" " * max(0, 8 - _width(x)) + x for x in r[1:])
+                    lines.append("  " + r[0] + " " * (width - _width(r[0])) + "  " + cells)
             else:
-                key = "、".join(f"{k}={_cell(v)}" for k, v in g.key.items()) or t("household", lang)
+                key = self.key_text(g) or t("household", lang)
                 lines.append(f"- {key}: " + "; ".join(
                     f"{self.spec.measures[m].label}={_cell(v)}" for m, v in g.measures.items()))
                 for n, v in g.computed.items():
@@ -266,6 +288,11 @@ class ReportResult:
                 f"#{i['position']} {i.get('record_id') or ''} {i['error'].splitlines()[0]}"
                 for i in self.invalid))
         return "\n".join(lines) + "\n"
+
+
+def _width(text: str) -> int:
+    """Display width: Chinese characters take two columns."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def _cell(v: Any) -> str:
@@ -293,10 +320,19 @@ def run_report(pack: Any, name: str, items: Iterable[Result | Mapping[str, Any]]
     invalid: list[dict] = []
     unplaced: list[str] = []
     considered = 0
-    day: dt.date | None = None
+    day: dt.date | None = dt.date.fromisoformat(as_of) if isinstance(as_of, str) else as_of
     for position, item in enumerate(items):
         if isinstance(item, Result):
             result = item
+            if day is None:
+                day = result.as_of
+            elif result.as_of != day:
+                raise ValueError(f"report {name!r}: household {result.record_id!r} was evaluated "
+                                 f"as of {result.as_of}, others as of {day}; a report needs one "
+                                 f"date: give as_of")
+        elif day is None:
+            raise ValueError(f"report {name!r} needs as_of: the date whose parameters and period "
+                             f"apply to every household (each record's own date would mix them)")
         else:
             try:
                 result = pack.evaluate(item, as_of=as_of, parameters=parameters)
@@ -304,7 +340,6 @@ def run_report(pack: Any, name: str, items: Iterable[Result | Mapping[str, Any]]
                 rid = item.get("id") if isinstance(item, Mapping) else None
                 invalid.append({"position": position, "record_id": rid, "error": str(e)})
                 continue
-        day = day or result.as_of
         env = result._state.env
         considered += 1
         rid = result.record_id
@@ -338,7 +373,8 @@ def run_report(pack: Any, name: str, items: Iterable[Result | Mapping[str, Any]]
                     acc.ids.append(rid)
             else:
                 acc.total += v
-    day = day or (dt.date.fromisoformat(as_of) if isinstance(as_of, str) else as_of) or dt.date.today()
+    if day is None:
+        raise ValueError(f"report {name!r} over no household needs as_of")
     params = _params(pack, day, parameters)
     out = []
     for key in sorted(groups, key=lambda k: tuple(str(x) for x in k)):

@@ -340,6 +340,15 @@ class _Compiler:
             if lt.startswith("enum:") and isinstance(rn, (ast.List, ast.Tuple)):
                 codes = tuple(self.enum_code(lt, e) for e in rn.elts)
                 return lf, (lambda env, it, _v=codes: _v)
+            if lt.startswith("enum:") and elem == STR:
+                # a text-list parameter holding the enum's values (Chinese or codes)
+                to_code = {**{c: c for c in self.ns.enums[lt[5:]]},
+                           **{zh: c for c, zh in self.ns.enums[lt[5:]].items()}}
+
+                def codes_of(env: dict, it: Any, _f: Fn = rf, _m: dict = to_code) -> Any:
+                    v = _f(env, it)
+                    return v if v.__class__ is Unknown else tuple(_m.get(x, x) for x in v)
+                return lf, codes_of
             if elem not in (lt, ANY) and lt != ANY:
                 raise self.fail(n, f"cannot look for {_type_name(lt)} in a list of {_type_name(elem)}")
             return lf, rf

@@ -50,6 +50,10 @@ def _next_month_start(d: dt.date) -> dt.date:
     return dt.date(d.year + (d.month == 12), d.month % 12 + 1, 1)
 
 
+def _quarter_start(d: dt.date) -> dt.date:
+    return dt.date(d.year, 3 * ((d.month - 1) // 3) + 1, 1)
+
+
 def _days_between(a: dt.date, b: dt.date) -> int:
     return (b - a).days
 
@@ -95,6 +99,12 @@ FUNCTIONS: dict[str, Function] = {
                           "add_years(d, n): n years after d"),
     "next_month_start": Function(_next_month_start, (DATE,), DATE,
                                  "next_month_start(d): the first day of the month after d"),
+    "month_start": Function(lambda d: d.replace(day=1), (DATE,), DATE,
+                            "month_start(d): the first day of d's month"),
+    "quarter_start": Function(_quarter_start, (DATE,), DATE,
+                              "quarter_start(d): the first day of d's calendar quarter"),
+    "year_start": Function(lambda d: dt.date(d.year, 1, 1), (DATE,), DATE,
+                           "year_start(d): 1 January of d's year"),
     "days_between": Function(_days_between, (DATE, DATE), NUM,
                              "days_between(a, b): days from a to b (b - a)"),
     "working_days": Function(_working_days, (DATE, DATE, DATES, DATES, DATE), NUM,

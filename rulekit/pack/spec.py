@@ -8,6 +8,7 @@ import functools
 import hashlib
 import json
 import pathlib
+import re
 from collections.abc import Iterable
 from importlib import resources
 from typing import Any
@@ -352,10 +353,15 @@ def _params(doc: YamlDoc, pid: str, origin: str) -> dict[str, ParamSpec]:
     return out
 
 
+_DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
 def _param_value(v: Any) -> Any:
+    """A parameter value as the engine holds it: dates (written YYYY-MM-DD) become dates, other
+    text stays text, lists become tuples."""
     if isinstance(v, list):
-        return tuple(_date(x) if isinstance(x, (str, dt.date)) else x for x in v)
-    if isinstance(v, str):
+        return tuple(_param_value(x) for x in v)
+    if isinstance(v, str) and _DATE_TEXT.match(v):
         return _date(v)
     return v
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from rulekit.expr.values import Unknown
 from rulekit.trace.messages import t
-from rulekit.trace.result import Decision, Reason, Result, jsonable
+from rulekit.trace.result import Decision, Reason, Result, _enum_labels, jsonable
 
 
 def fmt(value: Any, lang: str) -> str:
@@ -16,7 +16,7 @@ def fmt(value: Any, lang: str) -> str:
     if value is False:
         return t("no", lang)
     if isinstance(value, float):
-        return f"{value:,.2f}".rstrip("0").rstrip(".") if abs(value) < 1e12 else repr(value)
+        return f"{value:.2f}".rstrip("0").rstrip(".") if abs(value) < 1e12 else repr(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(fmt(v, lang) for v in value) + "]"
     return str(jsonable(value))
@@ -29,8 +29,10 @@ def _reason_lines(r: Reason, lang: str, depth: int, out: list[str],
     kind = t(r.kind, lang) if r.kind != "outcome" else t("outcome", lang)
     status = f"：{t(r.status, lang)}" if r.status and lang == "zh" else \
         (f": {t(r.status, lang)}" if r.status else "")
-    value = "" if r.kind in ("rule", "group", "override", "outcome") else f" = {fmt(r.value, lang)}"
-    out.append(f"{pad}- {kind} {r.name}「{r.label}」{value}{status}"
+    shown = _enum_labels(r.value, r.enum) if r.enum and lang == "zh" else r.value
+    value = "" if r.kind in ("rule", "group", "override", "outcome") else f" = {fmt(shown, lang)}"
+    label = t(f"builtin_{r.name}", lang) if r.kind == "builtin" else r.label
+    out.append(f"{pad}- {kind} {r.name}「{label}」{value}{status}"
                + (f" {t('see_above', lang)}" if r.repeated else ""))
     if r.repeated:
         return

@@ -62,6 +62,7 @@ class Reason:
     local_choice: str = ""
     inputs: tuple[Reason, ...] = ()
     repeated: bool = False              # already expanded higher up in the same chain
+    enum: str | None = None             # the controlled values the value's codes come from
 
     def to_dict(self) -> dict:
         out: dict[str, Any] = {"kind": self.kind, "name": self.name, "label": self.label,
@@ -77,6 +78,8 @@ class Reason:
             out["members"] = list(self.members)
         if self.repeated:
             out["repeated"] = True
+        if self.enum:
+            out["value_label"] = jsonable(_enum_labels(self.value, self.enum))
         if self.inputs:
             out["inputs"] = [r.to_dict() for r in self.inputs]
         return out
@@ -274,7 +277,8 @@ class Result:
             return Reason("computed", key, c.label, values, expression=c.formula,
                           cites=self._cites(c.cites), local_choice=c.local_choice,
                           inputs=self._inputs(self._expr(field), seen))
-        return Reason("member_facts", f"{lst}.{field}", self._label_of(field, lst), values)
+        return Reason("member_facts", f"{lst}.{field}", self._label_of(field, lst), values,
+                      enum=_enum_of(lst, field))
 
     def _reason(self, name: str, seen: set[str]) -> Reason:
         spec, st = self._cp.spec, self._state
@@ -327,8 +331,9 @@ class Result:
             return Reason("decision", name, d.label, value, cites=self._cites(d.cites))
         from rulekit.engine.compile import BUILTINS
         if name in BUILTINS:
-            return Reason("builtin", name, BUILTINS[name], value)
-        return Reason("fact", name, self._label_of(name, None), value)
+            from rulekit.trace.messages import t
+            return Reason("builtin", name, t(f"builtin_{name}", "zh"), value)
+        return Reason("fact", name, self._label_of(name, None), value, enum=_enum_of(None, name))
 
     def _decision(self, name: str) -> Decision:
         spec, st = self._cp.spec, self._state
@@ -354,6 +359,32 @@ class Result:
             tuple((i, outs[i].label) for i in ((ds.blocked_by,) if ds.blocked_by else ())
                   + ds.pending), self._cites(dspec.cites),
             {"question": dspec.en, **{o.id: o.en for o in dspec.outcomes if o.en}})
+
+
+def _enum_labels(value: Any, enum: str) -> Any:
+    """Codes replaced by their Chinese labels (lists element by element)."""
+    from rulekit.record.model import ENUMS
+    labels = ENUMS.get(enum, {})
+    if isinstance(value, (list, tuple)):
+        return [_enum_labels(v, enum) for v in value]
+    return labels.get(value, value) if isinstance(value, str) else value
+
+
+@functools.cache
+def _enum_of(lst: str | None, field: str) -> str | None:
+    """The controlled-value list of a record field, if it has one."""
+    import attrs as _attrs
+
+    from rulekit.record import model as M
+    classes = [M.Household, M.Member, *M.SECTIONS.values(), M.CropLine, M.BusinessLine,
+               M.WorkLine, M.FixedAsset, M.Vehicle, M.RigidExpense, M.SeparatedChild]
+    if lst == "members":
+        classes = [M.Member]
+    for cls in classes:
+        f = _attrs.fields_dict(cls).get(field)
+        if f is not None and f.metadata.get("enum"):
+            return f.metadata["enum"]
+    return None
 
 
 @functools.cache
