@@ -107,6 +107,9 @@ def test_working_days_counts_makeup_days_and_knows_its_calendar() -> None:
     assert wd(d(2022, 7, 1), d(2022, 7, 7), (), (d(2022, 7, 2),), d(2025, 12, 31)) == 6
     assert wd(d(2026, 1, 5), d(2026, 1, 9), (), (), d(2025, 12, 31)) == Unknown(
         {"holiday calendar covers dates up to 2025-12-31 only (needed up to 2026-01-09)"})
+    # a calendar listing holidays from 2021 does not know 2020's National Day
+    assert wd(d(2020, 9, 28), d(2020, 10, 9), (d(2021, 1, 1),), (), d(2025, 12, 31)) == Unknown(
+        {"holiday calendar covers dates from 2021-01-01 only (needed from 2020-09-28)"})
     with pytest.raises(ExpressionError, match="a list may hold only constants"):
         compile_expression('working_days(publicity_start, publicity_end, [date("2022-07-04")], [], '
                            'publicity_end)', NS)

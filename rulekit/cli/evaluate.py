@@ -77,7 +77,7 @@ def report(args: argparse.Namespace) -> int:
         return 1
     try:
         result = pack.report(args.report, data if isinstance(data, list) else [data], as_of=args.as_of)
-    except KeyError as e:
+    except (KeyError, ValueError) as e:
         print(e.args[0], file=sys.stderr)
         return 1
     if args.format == "json":

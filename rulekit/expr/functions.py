@@ -61,8 +61,8 @@ def _days_between(a: dt.date, b: dt.date) -> int:
 def _working_days(start: dt.date, end: dt.date, holidays: tuple, workdays: tuple,
                   covered_until: dt.date) -> int | Unknown:
     """Working days from start to end inclusive: Monday to Friday less the public holidays, plus
-    the weekend days declared working days (调休). Unknown past the calendar's coverage, since a
-    holiday there cannot be known."""
+    the weekend days declared working days (调休). Unknown outside the calendar's coverage (from 1
+    January of the first year it lists to covered_until), since a holiday there cannot be known."""
     if end < start:
         return 0
     if (end - start).days > 3660:
@@ -70,6 +70,12 @@ def _working_days(start: dt.date, end: dt.date, holidays: tuple, workdays: tuple
     if end > covered_until:
         return Unknown((f"holiday calendar covers dates up to {covered_until.isoformat()} only "
                         f"(needed up to {end.isoformat()})",))
+    if holidays:
+        # the calendar starts with the first year it lists: earlier holidays are not known
+        covered_from = dt.date(min(holidays).year, 1, 1)
+        if start < covered_from:
+            return Unknown((f"holiday calendar covers dates from {covered_from.isoformat()} only "
+                            f"(needed from {start.isoformat()})",))
     off, on = set(holidays), set(workdays)
     days = 0
     d = start

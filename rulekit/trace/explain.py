@@ -5,7 +5,7 @@ from typing import Any
 
 from rulekit.expr.values import Unknown
 from rulekit.trace.messages import t
-from rulekit.trace.result import Decision, Reason, Result, _enum_labels, jsonable
+from rulekit.trace.result import Decision, Reason, Result, jsonable
 
 
 def fmt(value: Any, lang: str) -> str:
@@ -16,7 +16,8 @@ def fmt(value: Any, lang: str) -> str:
     if value is False:
         return t("no", lang)
     if isinstance(value, float):
-        return f"{value:.2f}".rstrip("0").rstrip(".") if abs(value) < 1e12 else repr(value)
+        # enough decimals that a value beside its threshold never looks equal to it (0.19993)
+        return f"{value:.6f}".rstrip("0").rstrip(".") if abs(value) < 1e12 else repr(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(fmt(v, lang) for v in value) + "]"
     return str(jsonable(value))
@@ -29,7 +30,8 @@ def _reason_lines(r: Reason, lang: str, depth: int, out: list[str],
     kind = t(r.kind, lang) if r.kind != "outcome" else t("outcome", lang)
     status = f"：{t(r.status, lang)}" if r.status and lang == "zh" else \
         (f": {t(r.status, lang)}" if r.status else "")
-    shown = _enum_labels(r.value, r.enum) if r.enum and lang == "zh" else r.value
+    shown = r.value_label if r.value_label is not None and (lang == "zh" or r.kind == "decision") \
+        else r.value
     value = "" if r.kind in ("rule", "group", "override", "outcome") else f" = {fmt(shown, lang)}"
     label = t(f"builtin_{r.name}", lang) if r.kind == "builtin" else r.label
     out.append(f"{pad}- {kind} {r.name}「{label}」{value}{status}"

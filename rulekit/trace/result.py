@@ -62,7 +62,7 @@ class Reason:
     local_choice: str = ""
     inputs: tuple[Reason, ...] = ()
     repeated: bool = False              # already expanded higher up in the same chain
-    enum: str | None = None             # the controlled values the value's codes come from
+    value_label: Any = None             # the value in words (Chinese labels of codes, outcomes)
 
     def to_dict(self) -> dict:
         out: dict[str, Any] = {"kind": self.kind, "name": self.name, "label": self.label,
@@ -78,8 +78,8 @@ class Reason:
             out["members"] = list(self.members)
         if self.repeated:
             out["repeated"] = True
-        if self.enum:
-            out["value_label"] = jsonable(_enum_labels(self.value, self.enum))
+        if self.value_label is not None:
+            out["value_label"] = jsonable(self.value_label)
         if self.inputs:
             out["inputs"] = [r.to_dict() for r in self.inputs]
         return out
@@ -277,8 +277,9 @@ class Result:
             return Reason("computed", key, c.label, values, expression=c.formula,
                           cites=self._cites(c.cites), local_choice=c.local_choice,
                           inputs=self._inputs(self._expr(field), seen))
+        enum = _enum_of(lst, field)
         return Reason("member_facts", f"{lst}.{field}", self._label_of(field, lst), values,
-                      enum=_enum_of(lst, field))
+                      value_label=_enum_labels(values, enum) if enum else None)
 
     def _reason(self, name: str, seen: set[str]) -> Reason:
         spec, st = self._cp.spec, self._state
@@ -328,12 +329,16 @@ class Result:
                           inputs=inputs, repeated=repeated)
         if name in spec.decisions:
             d = spec.decisions[name]
-            return Reason("decision", name, d.label, value, cites=self._cites(d.cites))
+            shown = next((o.label for o in d.outcomes if o.id == value), None)
+            return Reason("decision", name, d.label, value, cites=self._cites(d.cites),
+                          value_label=f"{shown}（{value}）" if shown else None)
         from rulekit.engine.compile import BUILTINS
         if name in BUILTINS:
             from rulekit.trace.messages import t
             return Reason("builtin", name, t(f"builtin_{name}", "zh"), value)
-        return Reason("fact", name, self._label_of(name, None), value, enum=_enum_of(None, name))
+        enum = _enum_of(None, name)
+        return Reason("fact", name, self._label_of(name, None), value,
+                      value_label=_enum_labels(value, enum) if enum else None)
 
     def _decision(self, name: str) -> Decision:
         spec, st = self._cp.spec, self._state
