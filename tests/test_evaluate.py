@@ -143,3 +143,20 @@ def test_result_records_reproduction_data(yuxi: rulekit.Pack, example: dict) -> 
     assert d["engine_version"] == rulekit.__version__
     assert (d["as_of"], d["reference_date"]) == ("2022-06-30", "2022-06-30")
     assert d["period"] == {"start": "2021-07-01", "end": "2022-06-30"}
+
+
+def test_certain_override_cancels_a_rule_whose_condition_is_unknown(yuxi: rulekit.Pack,
+                                                                   example: dict) -> None:
+    """Regression (found by the Linzi pack): X4 unknown, XO certainly applies: X4 is cancelled
+    whatever it would have been, so the exclusion group is known to be false. Whether the
+    household goes to exclusion review still depends on X4 having held, so that one stays open,
+    naming the fact."""
+    rec = copy.deepcopy(example)
+    del rec["assets"]["urban_property"]
+    rec["risks"]["major_family_change"] = True
+    r = yuxi.evaluate(rec)
+    assert r.rule("X4").status == "overridden" and r.value("X4") is False
+    assert r.value("exclusion") is False
+    d = r.decision("monitoring")
+    assert (d.status, d.missing_facts) == ("undetermined", ("urban_property",))
+    assert [i for i, _ in d.pending] == ["exclusion_review"]

@@ -238,7 +238,7 @@ def _rule(pack: CompiledPack, node: Node, st: State) -> None:
     else:
         raw = node.expr(st.env, None)
     effective, by = raw, []
-    if raw is True:
+    if raw is True or raw.__class__ is Unknown:
         for oid in node.overrides:
             cond = st.overrides.get(oid, (None,))[0]
             if cond is None:
@@ -248,6 +248,7 @@ def _rule(pack: CompiledPack, node: Node, st: State) -> None:
             elif cond.__class__ is Unknown and effective is True:
                 effective = cond           # might be cancelled: not known until that fact is
         if by:
+            # an override that certainly applies cancels the rule whether or not it held
             effective = False
     st.rules[node.name] = RuleState(raw, effective, tuple(by), member_values)
     st.env[node.name] = effective

@@ -43,7 +43,7 @@ def _reason_lines(r: Reason, lang: str, depth: int, out: list[str],
         quoted.add(c.id)
     if r.expression:
         word = t("formula", lang) if r.kind == "computed" else t("condition", lang)
-        out.append(f"{pad}    {word}: {r.expression}")
+        out.append(f"{pad}    {word}: {' '.join(r.expression.split())}")
     if r.parameter:
         p = r.parameter
         when = t("in_force_from", lang, date=p["from"]) if p.get("from") else ""
@@ -73,11 +73,12 @@ def decision_lines(d: Decision, lang: str) -> list[str]:
         out.append(f"  {t('missing', lang)}: {', '.join(d.missing_facts)}")
     if d.pending:
         word = t("blocked", lang) if d.hit == "first" else t("pending", lang)
-        out.append(f"  {word}: " + "；".join(f"{lab} ({i})" for i, lab in d.pending))
+        out.append(f"  {word}: " + "；".join(f"{d.text(i, lab, lang)} ({i})" for i, lab in d.pending))
     for note in d.review:
         out.append(f"  {t('review', lang)}: {note}")
     if d.not_matched:
-        out.append(f"  {t('not_matched', lang)}: " + "；".join(f"{lab} ({i})" for i, lab in d.not_matched))
+        out.append(f"  {t('not_matched', lang)}: "
+                   + "；".join(f"{d.text(i, lab, lang)} ({i})" for i, lab in d.not_matched))
     if d.reasons:
         out.append(f"  {t('because', lang)}:")
         quoted: set[str] = set()

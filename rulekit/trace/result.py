@@ -120,8 +120,9 @@ class Decision:
             "outcomes": [{"id": i, "label": lab, "label_en": self.english.get(i)}
                          for i, lab in self.outcomes],
             "missing_facts": list(self.missing_facts), "review": list(self.review),
-            "not_matched": [{"id": i, "label": lab} for i, lab in self.not_matched],
-            "pending": [{"id": i, "label": lab} for i, lab in self.pending],
+            "not_matched": [{"id": i, "label": lab, "label_en": self.english.get(i)}
+                            for i, lab in self.not_matched],
+            "pending": [{"id": i, "label": lab, "label_en": self.english.get(i)} for i, lab in self.pending],
             "cites": [c.to_dict() for c in self.cites],
             "reasons": [r.to_dict() for r in self.reasons],
         }
@@ -238,10 +239,10 @@ class Result:
 
     def _rule_status(self, rid: str) -> str:
         rs = self._state.rules.get(rid)
+        if rs is not None and rs.overridden_by:
+            return "overridden"
         if rs is None or rs.raw.__class__ is Unknown or rs.effective.__class__ is Unknown:
             return "unknown"
-        if rs.overridden_by:
-            return "overridden"
         return "fired" if rs.effective is True else "not_fired"
 
     def _expr(self, name: str) -> Compiled | None:
@@ -314,7 +315,12 @@ class Result:
             cond, applied = st.overrides.get(name, (None, None))
             status = "applied" if applied is True else ("unknown" if applied.__class__ is Unknown
                                                         else "not_applied")
-            inputs = () if repeated else self._inputs(self._expr(name), seen)
+            inputs: tuple[Reason, ...] = ()
+            if not repeated:
+                inputs = self._inputs(self._expr(name), seen)
+                # the rules it cancelled, so a decision reading the override shows them
+                inputs += tuple(self._reason(r, seen) for r in o.cancels
+                                if name in getattr(st.rules.get(r), "overridden_by", ()))
             return Reason("override", name, o.label, applied, status, o.when,
                           self._cites(o.cites), inputs=inputs, repeated=repeated)
         if name in spec.groups:
