@@ -232,3 +232,32 @@ computed:
     assert pack.evaluate(rec, as_of="2021-01-01").decision("monitoring").outcome == "not_monitored"
     rec["expenses"]["rigid_expenses"].append({"cause": "因学", "amount": 1})
     assert pack.evaluate(rec, as_of="2021-01-01").decision("monitoring").outcome == "monitored"
+
+
+def test_input_checks_reject_a_record_naming_the_figures(tmp_path: pathlib.Path) -> None:
+    """A pack's checks: a condition known to fail makes the record invalid with the figures it
+    read (and those they were computed from); one whose facts are missing cannot fail."""
+    text = GOOD.replace("computed:\n", """checks:
+  SUB_ITEMS:
+    label: 财产性收入的分项之和应等于财产性收入
+    must: round(property_gap, 2) == 0
+    cites: [NAT-FORM]
+computed:
+  property_gap:
+    label: 财产性收入与分项之差
+    formula: property_income - (dividend + other_property)
+    cites: [NAT-FORM]
+""")
+    pack = rulekit.load_pack(write(tmp_path, text))
+    rec = {"id": "H", "A28": 5000, "A30": 800, "members": [{"age": 30}],
+           "income": {"dividend": 300, "other_property": 200}}
+    with pytest.raises(rulekit.RecordError) as e:
+        pack.evaluate(rec, as_of="2021-01-01")
+    [p] = e.value.problems
+    assert (p.path, p.rule_id) == ("checks.SUB_ITEMS", "SUB_ITEMS")
+    assert "(property_gap=300, dividend=300, other_property=200, property_income=800)" in p.message
+    assert p.text("zh").startswith("录入错误：财产性收入的分项之和应等于财产性收入")
+    rec["income"]["other_property"] = 500
+    assert pack.evaluate(rec, as_of="2021-01-01").decision("monitoring").outcome == "monitored"
+    del rec["income"]["dividend"]
+    assert pack.evaluate(rec, as_of="2021-01-01").decision("monitoring").outcome == "monitored"

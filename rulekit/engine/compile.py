@@ -81,6 +81,7 @@ class CompiledPack:
     nodes: tuple[Node, ...]           # in evaluation order
     types: dict[str, str]
     reports: dict = attrs.field(factory=dict)   # name -> CompiledReport (engine/report.py)
+    checks: tuple = ()                          # (check spec, compiled condition) on the input
     fast: Any = None                            # the generated whole-pack function (codegen.py)
     param_cache: dict = attrs.field(factory=dict, eq=False, repr=False)   # as_of -> parameters
 
@@ -173,9 +174,15 @@ def compile_spec(spec: S.PackSpec) -> CompiledPack:
     nodes, types = _compile_nodes(spec, ns, order, problems)
     from rulekit.engine.report import compile_reports
     reports = compile_reports(spec, ns, problems)
+    checks = []
+    for c in spec.checks.values():
+        try:
+            checks.append((c, compile_expression(c.when, ns, want="bool")))
+        except ExpressionError as e:
+            problems.append(c.where.at("must").problem(e.message, rule_id=c.id))
     if problems:
         raise PackError(problems, subject=spec.files[-1])
-    compiled = CompiledPack(spec, ns, tuple(nodes), types, reports)
+    compiled = CompiledPack(spec, ns, tuple(nodes), types, reports, checks=tuple(checks))
     from rulekit.engine.codegen import generate
     return attrs.evolve(compiled, fast=generate(compiled))
 

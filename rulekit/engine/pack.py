@@ -65,6 +65,8 @@ class Pack:
                 raise KeyError(f"pack {self.id!r} has no parameter {unknown[0]!r}; it has "
                                f"{', '.join(self.spec.parameters)}")
         state = evaluate(self.compiled, canonical, day, dict(parameters or {}))
+        if self.compiled.checks:
+            _input_checks(self.compiled, state.env, canonical.get("id"))
         return Result(self, state, canonical["id"], day, canonical)
 
     def evaluate_many(self, records: Iterable[Mapping[str, Any]], *, as_of: Any = None,
@@ -87,6 +89,29 @@ class Pack:
 
     def __repr__(self) -> str:
         return f"<Pack {self.id} {self.version} sha256:{self.digest[:12]}>"
+
+
+def _input_checks(compiled: CompiledPack, env: dict, record_id: str | None) -> None:
+    """The pack's conditions on the input (e.g. sub-items add up to their item): one that is
+    known to fail makes the record invalid, naming the figures it read and the figures those
+    were computed from. A check whose facts are missing cannot fail here."""
+    reads = {n.name: n.expr.reads for n in compiled.nodes if n.kind == "computed" and n.expr}
+    problems = []
+    for spec, expr in compiled.checks:
+        if expr(env) is False:
+            names = list(dict.fromkeys([*sorted(expr.reads),
+                                        *(m for r in sorted(expr.reads) for m in sorted(reads.get(r, ())))]))
+            figures = ", ".join(f"{n}={_figure(env.get(n))}" for n in names)
+            problems.append(Problem(f"{spec.label}: {spec.when} does not hold ({figures}); correct "
+                                    f"the record", path=f"checks.{spec.id}", rule_id=spec.id))
+    if problems:
+        raise RecordError(problems, subject=f"household {record_id!r}", record_id=record_id)
+
+
+def _figure(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.2f}".rstrip("0").rstrip(".")
+    return str(v)
 
 
 def _as_of(as_of: dt.date | str | None, canonical: dict) -> dt.date:

@@ -63,6 +63,8 @@ def _expressions(pack: Pack) -> Iterable[tuple[S.Where, str, str, str]]:
         for o in d.outcomes:
             if o.when:
                 yield o.where, "when", o.when, f"{d.name}.{o.id}"
+    for c in s.checks.values():
+        yield c.where, "must", c.when, c.id
     for rep in s.reports.values():
         for m in rep.measures.values():
             yield m.where, m.kind, m.expr, f"{rep.name}.{m.name}"

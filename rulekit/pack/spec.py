@@ -196,6 +196,7 @@ class PackSpec:
     facts: dict[str, dict] = attrs.field(factory=dict)   # flat input facts, when the pack declares them
     reports: dict[str, ReportSpec] = attrs.field(factory=dict)
     local_facts: dict[str, dict] = attrs.field(factory=dict)   # facts records give under local:
+    checks: dict[str, RuleSpec] = attrs.field(factory=dict)    # conditions the input must meet
 
     @property
     def id(self) -> str:
@@ -399,7 +400,10 @@ def build_spec(doc: YamlDoc, digest_parts: list[bytes]) -> PackSpec:
     return PackSpec(meta, _params(doc, pid, f"pack:{pid}"), computed, groups, rules, overrides,
                     decisions, (doc.file,), "", dict(d.get("facts") or {}), _reports(doc, pid),
                     {n: {**f, "where": _where(doc, ("local_facts", n), pid)}
-                     for n, f in (d.get("local_facts") or {}).items()})
+                     for n, f in (d.get("local_facts") or {}).items()},
+                    {n: RuleSpec(n, "checks", c["label"], c["must"], tuple(c["cites"]),
+                                 _where(doc, ("checks", n), pid), **_common(c))
+                     for n, c in (d.get("checks") or {}).items()})
 
 
 def _reports(doc: YamlDoc, pid: str) -> dict[str, ReportSpec]:
@@ -440,7 +444,8 @@ def _merge(base: PackSpec, child: PackSpec) -> PackSpec:
                     {**base.computed, **child.computed}, groups, rules,
                     {**base.overrides, **child.overrides}, {**base.decisions, **child.decisions},
                     base.files + child.files, "", {**base.facts, **child.facts},
-                    {**base.reports, **child.reports}, {**base.local_facts, **child.local_facts})
+                    {**base.reports, **child.reports}, {**base.local_facts, **child.local_facts},
+                    {**base.checks, **child.checks})
 
 
 def _display(path: pathlib.Path) -> str:

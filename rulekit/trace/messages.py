@@ -412,6 +412,7 @@ PROBLEM_ZH: list[tuple[str, str]] = [
     (r"an override file has keys .*", "参数覆盖文件只能有 overrides_for、issued_by、note、parameters 这几个键"),
     (r"write the new values as .*", "请把新取值写成 values: [{from: YYYY-MM-DD, value: ..., source: ...}]"),
     (r"a pack file must be a mapping with at least a 'pack:' section", "政策包文件必须是映射，并且至少有 pack: 一节"),
+    (r"(?P<L>.+): (?P<E>.+) does not hold \((?P<F>.*)\); correct the record", "录入错误：{L}（{E} 不成立；读到的数：{F}）；请核对更正"),
 ]
 _COMPILED = [(_re.compile("^" + _re.sub(r"'([A-Z])'", lambda m: _R.format(m.group(1)), p) + "$"), zh)
              for p, zh in PROBLEM_ZH]
