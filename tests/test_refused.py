@@ -33,7 +33,37 @@ ESCAPES = [
     "sum.__self__",
     "max(*members)",
     'format("{0.__class__}", dividend)',
+    # simpleeval issue #138: reaching frames through a generator or coroutine of a given object
+    "members.gi_frame.f_globals",
+    "x.bar().gi_frame.f_globals['__builtins__']",
+    "x.cr_frame",
+    '"{0.__class__}".format(dividend)',
+    "().__class__.__base__.__subclasses__()",
+    "[].__class__.__mro__[-1]",
+    "(1).__class__",
+    '__import__("subprocess").run("id")',
+    "breakpoint()",
+    "vars()",
+    "dir()",
+    "compile('1', 'x', 'eval')",
 ]
+
+
+@pytest.mark.parametrize("src, message", [
+    ('"a" * 100000000', "needs a number"),
+    ("[1] * 1000000", "a list"),
+    ('"a" + "b"', "needs a number"),
+])
+def test_growth_of_text_and_lists_is_refused(src: str, message: str) -> None:
+    """Text and lists cannot be multiplied or concatenated: nothing in the language grows them."""
+    with pytest.raises(ExpressionError, match=message):
+        compile_expression(src, NS)
+
+
+def test_exponent_towers_are_stopped_at_run_time() -> None:
+    f = compile_expression("dividend ** dividend ** dividend", NS)
+    with pytest.raises(EvaluationError, match="power too large"):
+        f({"dividend": 9})
 
 
 @pytest.mark.parametrize("src", ESCAPES)

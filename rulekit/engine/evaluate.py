@@ -10,7 +10,7 @@ from typing import Any
 import attrs
 
 from rulekit.engine.compile import CompiledPack, Node
-from rulekit.errors import EvaluationError
+from rulekit.errors import EvaluationError, Problem, RecordError
 from rulekit.expr.compiler import ITEM_PATH
 from rulekit.expr.functions import age_on
 from rulekit.expr.values import Unknown, merge
@@ -87,11 +87,20 @@ def flatten(canonical: dict) -> tuple[dict[str, Any], list[dict]]:
     return env, env.get("members", [])
 
 
-def _ages(members: list[dict], ref: Any) -> None:
+def _ages(members: list[dict], ref: Any, record_id: Any) -> None:
+    problems = []
     for m in members:
         birth = m.get("birth_date")
         if birth is not None:
+            if ref.__class__ is not Unknown and birth > ref:
+                problems.append(Problem(
+                    f"born {birth.isoformat()}, after the reference date {ref.isoformat()}: a "
+                    f"member cannot be born after the instant ages are taken at; correct the date",
+                    path=f"{m[ITEM_PATH]}.birth_date"))
+                continue
             m["age"] = ref if ref.__class__ is Unknown else age_on(birth, ref)
+    if problems:
+        raise RecordError(problems, subject=f"household {record_id!r}", record_id=record_id)
 
 
 def reference_date(spec: Any, env: dict, as_of: dt.date) -> Any:
@@ -153,7 +162,7 @@ def _prepare(pack: CompiledPack, canonical: dict, as_of: dt.date,
         env, members = flatten(canonical)
         apply_local_facts(spec.local_facts, env, members, canonical.get("id"))
     ref = reference_date(spec.meta.get("reference_date"), env, as_of)
-    _ages(members, ref)
+    _ages(members, ref, canonical.get("id"))
     period = _period(ref, spec.meta.get("income_period") or {})
     env.update(as_of=as_of, reference_date=ref, period_start=period[0], period_end=period[1])
 

@@ -101,6 +101,8 @@ _REFUSED_WORDS = {
 
 
 def _type_name(t: str) -> str:
+    if t.startswith("list:"):
+        return "a list"
     return {NUM: "a number", BOOL: "a yes/no value", STR: "text", DATE: "a date"}.get(
         t, "a value of " + t.split(":", 1)[-1] if ":" in t else t)
 

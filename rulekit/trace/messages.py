@@ -98,7 +98,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "doc_in_words": {"zh": "文字表述", "en": "in words"},
     "doc_formula": {"zh": "公式", "en": "formula"},
     "doc_condition": {"zh": "条件", "en": "condition"},
-    "doc_names": {"zh": "所用名称", "en": "names used"},
     "doc_name": {"zh": "名称", "en": "name"},
     "doc_meaning": {"zh": "含义", "en": "meaning"},
     "doc_kind": {"zh": "类别", "en": "kind"},
@@ -125,7 +124,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "doc_months_back": {"zh": "参照时点往前{n}个月", "en": "{n} months back from the reference date"},
     "doc_lang_zh": {"zh": "中文", "en": "中文"},
     "doc_lang_en": {"zh": "English", "en": "English"},
-    "doc_outcome_ref": {"zh": "结果", "en": "outcome"},
     "doc_item_fact": {"zh": "明细项事实", "en": "item fact"},
     "doc_per_member_rule": {"zh": "对每个家庭成员分别判断，有成员符合即成立", "en": "judged for each household member; holds when it holds for any member"},
     # -- staff tools: expressions in words (rulekit doc) -------------------------------------------
@@ -376,6 +374,7 @@ PROBLEM_ZH: list[tuple[str, str]] = [
     (r"write a date as YYYY-MM-DD, without a time", "日期请写成 YYYY-MM-DD，不带时间"),
     (r"'V' is not a real date \((?P<E>.+)\); write a date as YYYY-MM-DD", "{V} 不是真实存在的日期（{E}）；日期请写成 YYYY-MM-DD"),
     (r"cannot read this value: (?P<E>.+)", "无法读取这个值：{E}"),
+    (r"born (?P<B>[\d-]+), after the reference date (?P<R>[\d-]+): .*", "出生日期 {B} 晚于年龄取值时点 {R}：成员不可能在该时点之后出生；请更正日期"),
     (r"a key must be plain text", "键必须是普通文字"),
     (r"extends forms a cycle: (?P<C>.+)", "extends 形成循环：{C}"),
     (r"no pack 'P': give a bundled pack id \((?P<A>.*)\), a directory holding pack.yaml, or a YAML file",
