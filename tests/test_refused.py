@@ -92,3 +92,24 @@ def test_expression_size_is_bounded() -> None:
     compile_expression(deep, NS)   # parentheses alone do not nest the tree
     with pytest.raises(ExpressionError, match="parts|nested"):
         compile_expression("1 + " * (MAX_NODES // 2 + 10) + "1", NS)
+
+
+def test_aggregates_nest_at_most_two_deep() -> None:
+    """With lists capped at 500 items by the record schema, one expression visits at most
+    500 x 500 items."""
+    compile_expression("sum(work, 1 if any(members, name == worker) else 0)", NS)
+    with pytest.raises(ExpressionError, match="aggregates nest at most 2 deep"):
+        compile_expression("sum(work, 1 if any(members, any(vehicles, price > 0)) else 0)", NS)
+
+
+def test_largest_record_evaluates_in_bounded_time(example: dict) -> None:
+    """A record at the schema's limits (500 members, 500 work lines) is evaluated, not refused
+    for size, and the nested aggregate over both finishes."""
+    import rulekit
+    big = dict(example)
+    big["members"] = [dict(example["members"][1], **{"姓名": f"成员{i}"}) for i in range(500)]
+    big["income"] = dict(example["income"], work=[
+        {"worker": f"成员{i}", "local_days": 0, "local_daily_wage": 0, "outside_months": 1,
+         "outside_monthly_wage": 100, "in_kind": 0} for i in range(500)])
+    r = rulekit.load_pack("yuxi").evaluate(big)
+    assert r.value("A2") == 500 * 100

@@ -27,6 +27,8 @@ MAX_SOURCE = 2000        # characters in one expression
 MAX_NODES = 400          # AST nodes in one expression
 MAX_DEPTH = 40           # nesting of the AST
 MAX_POWER = simpleeval.MAX_POWER
+MAX_AGGREGATE_NESTING = 2  # aggregates inside aggregates; with lists of at most 500 items (the
+                           # record schema's maxItems) one expression visits at most 500 x 500 items
 MAX_STRING = simpleeval.MAX_STRING_LENGTH
 
 NUM, BOOL, STR, DATE, ANY = "num", "bool", "str", "date", "any"
@@ -465,6 +467,10 @@ class _Compiler:
                 raise self.fail(n, f"{name}(list, expr) needs an expression to apply to each item")
             body, bt = None, BOOL
         elif len(n.args) == 2:
+            if len(self.outer) + (1 if nested else 0) >= MAX_AGGREGATE_NESTING:
+                raise self.fail(n, f"aggregates nest at most {MAX_AGGREGATE_NESTING} deep (this one "
+                                   f"is inside {len(self.outer) + 1}); compute the inner part as a "
+                                   f"member value (per: members) first")
             if nested:
                 self.outer.append(item)
             try:

@@ -407,6 +407,7 @@ PROBLEM_ZH: list[tuple[str, str]] = [
     (r"(?P<W>.+) is not part of the language(?P<R>.*)", "表达式语言不支持 {W}{R}"),
     (r"only the language's own functions can be called \(got (?P<G>.+)\)", "只能调用表达式语言自带的函数（现在是 {G}）"),
     (r"functions take positional arguments only", "函数只接受按位置写的参数"),
+    (r"aggregates nest at most (?P<M>\d+) deep .*", "汇总函数最多嵌套 {M} 层；请先把内层写成成员计算值（per: members）"),
     (r"(?P<X>.+) is combined with (?P<Y>.+): the units differ.*", "{X} 与 {Y} 单位不同"),
     (r"an override file has keys .*", "参数覆盖文件只能有 overrides_for、issued_by、note、parameters 这几个键"),
     (r"write the new values as .*", "请把新取值写成 values: [{from: YYYY-MM-DD, value: ..., source: ...}]"),
