@@ -87,11 +87,18 @@ def flatten(canonical: dict) -> tuple[dict[str, Any], list[dict]]:
     return env, env.get("members", [])
 
 
-def _ages(members: list[dict], ref: Any, record_id: Any) -> None:
+def _ages(members: list[dict], ref: Any, record_id: Any, fixed: bool) -> None:
+    """Ages at the reference date. A member born after it: where the pack fixes the instant
+    (Linzi's 2023-09-30 24:00) that member was not yet born then, so the age is unknown and says
+    why; where the instant is the record's own collection date, the record is wrong."""
     problems = []
     for m in members:
         birth = m.get("birth_date")
         if birth is not None:
+            if ref.__class__ is not Unknown and birth > ref and fixed:
+                m["age"] = Unknown((f"{m[ITEM_PATH]} born {birth.isoformat()}, after the "
+                                    f"reference date {ref.isoformat()}",))
+                continue
             if ref.__class__ is not Unknown and birth > ref:
                 problems.append(Problem(
                     f"born {birth.isoformat()}, after the reference date {ref.isoformat()}: a "
@@ -162,7 +169,7 @@ def _prepare(pack: CompiledPack, canonical: dict, as_of: dt.date,
         env, members = flatten(canonical)
         apply_local_facts(spec.local_facts, env, members, canonical.get("id"))
     ref = reference_date(spec.meta.get("reference_date"), env, as_of)
-    _ages(members, ref, canonical.get("id"))
+    _ages(members, ref, canonical.get("id"), isinstance(spec.meta.get("reference_date"), dt.date))
     period = _period(ref, spec.meta.get("income_period") or {})
     env.update(as_of=as_of, reference_date=ref, period_start=period[0], period_end=period[1])
 

@@ -304,6 +304,24 @@ MESSAGES: dict[str, dict[str, str]] = {
     "batch_report_as_of": {"zh": "--report 需要 --as-of：报表对全部农户使用同一个评估日期（它决定参数取值和统计期）", "en": "--report needs --as-of: a report uses one date for every household (it picks the parameters in force and the period)"},
     "batch_table_arg": {"zh": "--table {item}：请写成 名称=文件，如 crops=crops.csv", "en": "--table {item}: write NAME=FILE, e.g. crops=crops.csv"},
     "child_twice_table": {"zh": "子表 {table} 给了两次（{first} 和 {second}）；请只给一次", "en": "table {table} is given twice ({first} and {second}); give it once"},
+    # -- staff tools: a new pack (rulekit new) and the check command's words -----------------------
+    "new_bad_id": {"zh": "政策包编号必须以小写英文字母开头，只用小写字母、数字和下划线，如 yuxi_2024（现在是 {id}）", "en": "PACK_ID must be lowercase letters, digits and _ starting with a letter, e.g. yuxi_2024 (got {id!r})"},
+    "new_empty": {"zh": "--locality 和 --document 不能为空：请写地区和政策文件的标题", "en": "--locality and --document must not be empty: give the locality and the title of the source document"},
+    "new_exists": {"zh": "{path} 已存在；rulekit new 不覆盖已有的目录，请换一个编号或用 --dir 指定别的位置", "en": "{path} already exists; rulekit new does not overwrite a directory: choose another PACK_ID or --dir"},
+    "new_no_base": {"zh": "--extends {base}：{dir} 中和内置政策包中都没有这个政策包；可用：{packs}，或写 none（不继承）", "en": "--extends {base!r} is not a pack in {dir} nor a bundled pack ({packs}); give one of those, or none"},
+    "new_base_broken": {"zh": "--extends {base}：这个政策包本身有错误，请先改正：", "en": "--extends {base!r}: that pack has problems; correct them first:"},
+    "new_flat_base": {"zh": "--extends {base}：这个政策包读取扁平记录（facts:），rulekit new 只能从按全国信息采集表读取记录的政策包开始", "en": "--extends {base!r}: that pack reads flat records (facts:); rulekit new starts only from packs that read the national form"},
+    "new_created": {"zh": "已创建政策包 {id}（{path}）：", "en": "created pack {id} in {path}:"},
+    "new_file": {"zh": "  {path}  {what}", "en": "  {path}  {what}"},
+    "new_file_pack": {"zh": "政策包：文件信息、各节写法说明和可启用的示例", "en": "the pack: document metadata, each section explained, examples to enable"},
+    "new_file_tests": {"zh": "测试用例：一个基准户和一个用例", "en": "test cases: one base household and one case"},
+    "new_file_readme": {"zh": "政策原文说明：待填文号、发文机关和条款对照", "en": "about the source document: number, issuer and the clause table to fill in"},
+    "new_verified": {"zh": "检查：{errors} 个错误，{warnings} 个警告；测试：{passed} 个通过，{failed} 个失败", "en": "check: {errors} error(s), {warnings} warning(s); test: {passed} passed, {failed} failed"},
+    "new_not_clean": {"zh": "新政策包未通过检查或测试（请报告）：", "en": "the new pack does not pass check or test (please report it):"},
+    "new_next": {"zh": "下一步：按政策原文逐条改写 {path}/pack.yaml（示例中的 NAT-* 编号换成本地条款的需求目录编号），每改一处运行 rulekit check {path}；为每条规则在 {path}/tests/ 中加用例，运行 rulekit test {path}。编写指南：docs/编写指南.md", "en": "next: rewrite {path}/pack.yaml clause by clause from the source document (replace the NAT-* ids of the examples with the catalogue ids of its clauses), running rulekit check {path} after each change; add cases for every rule to {path}/tests/ and run rulekit test {path}. Guide: docs/authoring-guide.md"},
+    "check_error": {"zh": "错误", "en": "error"},
+    "check_warning": {"zh": "警告", "en": "warning"},
+    "check_summary": {"zh": "{errors} 个错误，{warnings} 个警告", "en": "{errors} error(s), {warnings} warning(s)"},
 }
 
 
