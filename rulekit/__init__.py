@@ -8,7 +8,7 @@ from rulekit.trace.result import Decision, Reason, Result
 __version__ = "0.1.0"
 
 __all__ = [
-    "Decision", "EvaluationError", "ExpressionError", "Household", "Member", "Pack", "PackError",
-    "Problem", "Reason", "RecordError", "Result", "RulekitError", "__version__", "load_pack",
+    "AuditError", "Decision", "EvaluationError", "ExpressionError", "Household", "Member", "Pack",
+    "PackError", "Problem", "Reason", "RecordError", "Result", "RulekitError", "__version__", "load_pack",
     "parse_household",
 ]

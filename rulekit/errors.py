@@ -12,6 +12,7 @@ import attrs
 
 __all__ = [
     "RulekitError", "Problem", "PackError", "RecordError", "ExpressionError", "EvaluationError",
+    "AuditError",
 ]
 
 
@@ -115,3 +116,9 @@ class EvaluationError(RulekitError, ArithmeticError):
         self.expression = expression
         self.values = values or {}
         super().__init__(message)
+
+
+class AuditError(_ManyProblems, ValueError):
+    """A decision record or a decision log cannot be used (invalid, altered, not a rulekit log)."""
+
+    title = "problem(s)"

@@ -6,7 +6,7 @@ import rulekit
 
 def test_all_is_exactly_the_public_names() -> None:
     assert sorted(rulekit.__all__) == sorted([
-        "Decision", "EvaluationError", "ExpressionError", "Household", "Member", "Pack",
+        "AuditError", "Decision", "EvaluationError", "ExpressionError", "Household", "Member", "Pack",
         "PackError", "Problem", "Reason", "RecordError", "Result", "RulekitError", "__version__",
         "load_pack", "parse_household"])
 

@@ -38,10 +38,18 @@ def _paths(rec: dict) -> list[tuple]:
 
 
 def _set(rec: dict, path: tuple, value: object) -> None:
+    """Put `value` at `path`, unless an earlier mutation replaced a parent by a non-container
+    (that record is already hostile enough)."""
     node = rec
     for p in path[:-1]:
-        node = node.setdefault(p, {}) if isinstance(p, str) else node[p]
-    node[path[-1]] = value
+        if isinstance(node, dict) and isinstance(p, str):
+            node = node.setdefault(p, {})
+        elif isinstance(node, list) and isinstance(p, int) and p < len(node):
+            node = node[p]
+        else:
+            return
+    if isinstance(node, (dict, list)) and (isinstance(node, dict) or path[-1] < len(node)):
+        node[path[-1]] = value
 
 
 @SETTINGS

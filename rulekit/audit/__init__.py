@@ -1,0 +1,1 @@
+"""Auditing decisions: the decision record, re-evaluating it (verify), and the decision log."""
