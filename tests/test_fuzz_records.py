@@ -48,8 +48,11 @@ def _set(rec: dict, path: tuple, value: object) -> None:
             node = node[p]
         else:
             return
-    if isinstance(node, (dict, list)) and (isinstance(node, dict) or path[-1] < len(node)):
-        node[path[-1]] = value
+    last = path[-1]
+    if isinstance(node, dict) and isinstance(last, str):
+        node[last] = value
+    elif isinstance(node, list) and isinstance(last, int) and last < len(node):
+        node[last] = value
 
 
 @SETTINGS

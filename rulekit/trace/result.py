@@ -205,8 +205,8 @@ class Result:
         }
 
     def explain(self, lang: str = "zh") -> str:
-        from rulekit.trace.explain import explain_text
-        return explain_text(self, lang)
+        from rulekit.trace.render import to_text
+        return to_text(self, lang)
 
     # -- building reasons ----------------------------------------------------------------------
     def _label_of(self, name: str, lst: str | None) -> str:
