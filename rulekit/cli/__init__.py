@@ -7,10 +7,10 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from rulekit.cli import audit, evaluate, staff, staff_tools
+from rulekit.cli import audit, authoring, batch, evaluate, staff, staff_tools
 from rulekit.errors import PackError
 
-COMMAND_MODULES = (evaluate, staff, staff_tools, audit)
+COMMAND_MODULES = (evaluate, batch, staff, staff_tools, audit, authoring)
 
 
 def parser() -> argparse.ArgumentParser:

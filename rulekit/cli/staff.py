@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from rulekit.engine.pack import load_pack
+from rulekit.trace.messages import t
 
 
 def register(sub: Any) -> None:
@@ -23,6 +24,10 @@ def register(sub: Any) -> None:
     ts = sub.add_parser("test", help="run a pack's own YAML test cases")
     ts.add_argument("pack", help="bundled pack id or pack directory")
     ts.add_argument("-k", dest="pattern", default="", help="only cases whose id contains this")
+    ts.add_argument("--overrides", action="append", default=[], type=pathlib.Path,
+                    help="run the cases with a parameter override file; may be repeated")
+    ts.add_argument("--lang", choices=["zh", "en"], default=None,
+                    help="language of the summary (default: zh when the locale is Chinese)")
     ts.set_defaults(handler=test)
 
 
@@ -47,21 +52,18 @@ def check(args: argparse.Namespace) -> int:
                                 for p in problems]}, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     else:
-        word = ({"error": "错误", "warning": "警告"} if lang == "zh"
-                else {"error": "error", "warning": "warning"})
         for p in problems:
             rule = f" [{p.rule_id}]" if p.rule_id else ""
-            print(f"{p.location()}: {word[p.severity]}{rule}: {p.text(lang)}")
-        summary = (f"{errors} 个错误，{warnings} 个警告" if lang == "zh"
-                   else f"{errors} error(s), {warnings} warning(s)")
-        print(summary)
+            print(f"{p.location()}: {t('check_' + p.severity, lang)}{rule}: {p.text(lang)}")
+        print(t("check_summary", lang, errors=str(errors), warnings=str(warnings)))
     return 1 if errors else 0
 
 
 def test(args: argparse.Namespace) -> int:
     from rulekit.pack.spec import resolve_pack_path
     from rulekit.testing import iter_pack_cases, run_case
-    pack = load_pack(args.pack)
+    lang = args.lang or default_lang()
+    pack = load_pack(args.pack, overrides=args.overrides)
     pack_dir = resolve_pack_path(args.pack).parent
     passed = failed = 0
     for case in iter_pack_cases(pack_dir):
@@ -70,10 +72,10 @@ def test(args: argparse.Namespace) -> int:
         problems = run_case(pack, case)
         if problems:
             failed += 1
-            print(f"FAIL {case.id} ({case.file}:{case.line})")
+            print(t("test_failed", lang, id=case.id, where=f"{case.file}:{case.line}"))
             for p in problems:
                 print(f"     {p}")
         else:
             passed += 1
-    print(f"{passed} passed, {failed} failed")
+    print(t("test_summary", lang, passed=str(passed), failed=str(failed)))
     return 1 if failed else 0

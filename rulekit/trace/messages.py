@@ -322,6 +322,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "check_error": {"zh": "错误", "en": "error"},
     "check_warning": {"zh": "警告", "en": "warning"},
     "check_summary": {"zh": "{errors} 个错误，{warnings} 个警告", "en": "{errors} error(s), {warnings} warning(s)"},
+    "test_summary": {"zh": "{passed} 个通过，{failed} 个失败", "en": "{passed} passed, {failed} failed"},
+    "test_failed": {"zh": "未通过 {id}（{where}）", "en": "FAIL {id} ({where})"},
 }
 
 
@@ -342,6 +344,7 @@ PROBLEM_ZH: list[tuple[str, str]] = [
     (r"name 'N' is not defined", "名称 {N} 未定义；请检查拼写，或先在参数、计算值、规则中定义它"),
     (r"duplicate key 'K' \(first written on line (?P<L>\d+)\); keep one of them",
      "键 {K} 重复（第 {L} 行已写过）；请只保留一个"),
+    (r"unknown key 'X' \(did you mean 'S'\?\); allowed keys here: (?P<A>.+)", "未知的键 {X}（是否想写 {S}？）；此处允许的键：{A}"),
     (r"unknown key (?P<X>.+); allowed keys here: (?P<A>.+)", "未知的键 {X}；此处允许的键：{A}"),
     (r"'K' is required here", "此处必须写 {K}"),
     (r"must be one of (?P<A>.+) \(got (?P<G>.+)\)", "必须是 {A} 之一（现在是 {G}）"),
