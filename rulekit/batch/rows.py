@@ -40,12 +40,9 @@ def household_status(statuses: Sequence[str]) -> str:
 
 def decision_summary(result: Any, name: str, outcomes: Mapping[str, Any]) -> tuple:
     """(status, hit outcome ids, missing facts, review notes) of one decision, without building
-    its reason chain (Result.decision builds the whole chain, ~10x the cost of evaluating).
-    Reads the evaluated state directly: the engine should offer this as a public, chain-free
-    accessor (see the batch notes), and this function is the one place to change then."""
-    ds = result._state.decisions[name]
-    review = tuple(outcomes[h].review for h in ds.hits if outcomes[h].status == "needs_review")
-    return ds.status, tuple(ds.hits), tuple(ds.missing), review
+    its reason chain (Result.decision builds the whole chain, ~10x the cost of evaluating)."""
+    s = result.summary(name)
+    return s.status, s.hits, s.missing_facts, s.review
 
 
 class Layout:

@@ -128,6 +128,19 @@ class Decision:
         }
 
 
+@attrs.frozen
+class DecisionSummary:
+    """A decision's answer without its reasons: status, outcome (first-hit), the outcomes that
+    hold, the facts that would decide it, what a reviewer must look at, outcomes still open."""
+    name: str
+    status: str
+    outcome: str | None
+    hits: tuple[str, ...]
+    missing_facts: tuple[str, ...]
+    review: tuple[str, ...]
+    pending: tuple[str, ...]
+
+
 class Result:
     """What a pack says about one household, and why."""
 
@@ -146,6 +159,18 @@ class Result:
     def decisions(self) -> dict[str, Decision]:
         """Every decision of the pack, in pack order (reason chains are built on first use)."""
         return {name: self.decision(name) for name in self._cp.spec.decisions}
+
+    def summary(self, name: str) -> DecisionSummary:
+        """A decision's answer without its reason chain (building the chain costs several times
+        the evaluation): for batch outputs, impact tables and anything that counts outcomes."""
+        if name not in self._cp.spec.decisions:
+            raise KeyError(f"pack {self._cp.spec.id!r} has no decision {name!r}; it has "
+                           f"{', '.join(self._cp.spec.decisions)}")
+        ds = self._state.decisions[name]
+        outs = {o.id: o for o in self._cp.spec.decisions[name].outcomes}
+        review = tuple(outs[h].review for h in ds.hits if outs[h].status == "needs_review")
+        return DecisionSummary(name, ds.status, ds.outcome, tuple(ds.hits), tuple(ds.missing),
+                               review, tuple(ds.pending) + ((ds.blocked_by,) if ds.blocked_by else ()))
 
     def outcome(self, name: str) -> str | None:
         """The outcome id of a first-hit decision, without building its reason chain."""
