@@ -26,6 +26,25 @@ class Pack:
         self.spec = compiled.spec
         self.digest = digest
         self._check_flat = compile_checker(self.spec.facts) if self.spec.facts else None
+        self._columnar: Any = False      # compiled on first use (needs numpy)
+
+    @property
+    def compiled_columnar(self) -> Any:
+        """The pack's columnar function (flat-fact packs only), or None."""
+        if self._columnar is False:
+            try:
+                from rulekit.engine.columnar import compile_columnar
+                self._columnar = compile_columnar(self.compiled)
+            except ImportError:
+                self._columnar = None
+        return self._columnar
+
+    def evaluate_columns(self, columns: Mapping[str, Any], *, as_of: Any) -> Any:
+        """Decide many rows at once from columns (name -> values); see engine/columnar.py.
+        Rows it marks `fallback` (a missing value, a division by zero) must be evaluated one by
+        one with evaluate()."""
+        from rulekit.engine.columnar import evaluate_columns
+        return evaluate_columns(self, columns, as_of)
 
     @property
     def id(self) -> str:
