@@ -25,8 +25,10 @@ _PLAIN_TAGS = {
 }
 
 
-class _Loader(yaml.SafeLoader):
-    """A SafeLoader subclass of our own, so nothing is registered on PyYAML's globals."""
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """A safe loader subclass of our own, so nothing is registered on PyYAML's globals. libyaml's
+    parser (CSafeLoader) when PyYAML was built with it: the same nodes and marks, parsed in C;
+    we only compose nodes from it and build the data ourselves below."""
 
 
 
@@ -45,6 +47,16 @@ class YamlDoc:
         self.file = file
         self.data = data
         self.marks = marks
+        self._children: dict[Path, list[Path]] | None = None
+
+    def children(self, path: Path) -> list[Path]:
+        """The key paths one level below `path` (indexed once per file)."""
+        if self._children is None:
+            self._children = {}
+            for k in self.marks:
+                if k and isinstance(k[-1], str):
+                    self._children.setdefault(k[:-1], []).append(k)
+        return self._children.get(tuple(path), [])
 
     def mark(self, path: Path) -> tuple[int | None, int | None]:
         path = tuple(path)

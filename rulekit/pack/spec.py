@@ -332,8 +332,7 @@ def _date(value: Any) -> dt.date:
 
 def _where(doc: YamlDoc, path: tuple, pack_id: str) -> Where:
     line, col = doc.mark(path)
-    fields = tuple((k[-1], *doc.marks[k]) for k in doc.marks
-                   if len(k) == len(path) + 1 and k[:len(path)] == tuple(path) and isinstance(k[-1], str))
+    fields = tuple((k[-1], *doc.marks[k]) for k in doc.children(path))
     return Where(doc.file, line, col, path_text(path), pack_id, fields)
 
 
