@@ -258,9 +258,26 @@ def _normalise_object(cls: type, raw: Any, where: tuple, problems: list[Problem]
             own[section] = extra
         elif isinstance(own[section], dict):
             own[section] = {**own[section], **extra}
+    fields, plain = _field_table(cls)
+    out = {}
+    for name, value in own.items():
+        if name in plain and (value.__class__ is not float or math.isfinite(value)):
+            out[name] = value          # the common case: a plain value, nothing to map
+        else:
+            out[name] = _normalise_value(fields[name], value, where + (name,), problems)
+    return out
+
+
+@functools.cache
+def _field_table(cls: type) -> tuple[dict[str, attrs.Attribute], frozenset[str]]:
+    """A class's fields, and the names whose values pass through unchanged (numbers, yes/no and
+    free text: no Chinese value to map, no date to read, no nested object)."""
     fields = attrs.fields_dict(cls)
-    return {name: _normalise_value(fields[name], value, where + (name,), problems)
-            for name, value in own.items()}
+    plain = frozenset(n for n, f in fields.items()
+                      if "section" not in f.metadata and f.metadata.get("kind") in (
+                          model.MONEY, model.NUMBER, model.COUNT, model.BOOL, model.TEXT)
+                      and not f.metadata.get("enum"))
+    return fields, plain
 
 
 # -- jsonschema errors -> one sentence each --------------------------------------------------------
