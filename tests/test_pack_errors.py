@@ -261,3 +261,38 @@ computed:
     assert pack.evaluate(rec, as_of="2021-01-01").decision("monitoring").outcome == "monitored"
     del rec["income"]["dividend"]
     assert pack.evaluate(rec, as_of="2021-01-01").decision("monitoring").outcome == "monitored"
+
+
+LOCAL_CATALOGUE = """\
+newcounty:
+  - id: NC-LINE
+    where: 三(一)
+    quote: 家庭年人均纯收入低于本县监测标准的农户纳入监测
+    kind: criterion
+"""
+
+
+def test_a_new_county_brings_its_own_catalogue(tmp_path: pathlib.Path) -> None:
+    """A pack for a locality the shipped catalogue does not cover cites its own clauses, kept in
+    catalogue.yaml beside pack.yaml: checked, quoted in traces, part of the pack's hash."""
+    d = write(tmp_path, GOOD.replace("cites: [NAT-LINE]\ndecisions", "cites: [NC-LINE]\ndecisions"))
+    with pytest.raises(PackError, match="cites 'NC-LINE', which is not in the requirements catalogue"):
+        rulekit.load_pack(d)
+    (d / "catalogue.yaml").write_text(LOCAL_CATALOGUE, encoding="utf-8")
+    pack = rulekit.load_pack(d)
+    r = pack.evaluate({"id": "H", "members": [{"age": 30}], "A28": 5000}, as_of="2021-01-01")
+    assert r.rule("LOW").cites[0].quote == "家庭年人均纯收入低于本县监测标准的农户纳入监测"
+    assert str(d / "catalogue.yaml") in pack.spec.catalogue_files
+    (d / "catalogue.yaml").write_text(LOCAL_CATALOGUE.replace("农户纳入监测", "农户"), encoding="utf-8")
+    assert rulekit.load_pack(d).digest != pack.digest
+
+
+def test_a_local_catalogue_cannot_redefine_or_omit(tmp_path: pathlib.Path) -> None:
+    d = write(tmp_path, GOOD)
+    (d / "catalogue.yaml").write_text("x:\n  - id: NAT-LINE\n    where: a\n    quote: b\n"
+                                      "  - id: NC-X\n    where: a\n", encoding="utf-8")
+    with pytest.raises(PackError) as e:
+        rulekit.load_pack(d)
+    text = str(e.value)
+    assert "catalogue.yaml:2:" in text and "x[0].id: 'NAT-LINE' is already in the shipped catalogue" in text
+    assert "x[1]: each entry needs id, where and quote" in text

@@ -203,7 +203,7 @@ def _add_local_facts(spec: S.PackSpec, ns: Namespace, problems: list[Problem]) -
 
 
 def _check_citations(spec: S.PackSpec, problems: list[Problem]) -> None:
-    known = S.catalogue()
+    known = S.pack_catalogue(spec)
     entries: list[tuple[S.Where, tuple[str, ...], str | None]] = []
     entries += [(p.where, p.cites, p.name) for p in spec.parameters.values()]
     entries += [(c.where, c.cites, c.name) for c in spec.computed.values()]

@@ -187,7 +187,7 @@ class ReportResult:
         raise KeyError(f"report {self.spec.name!r} has no group {key}")
 
     def to_dict(self) -> dict:
-        cat = S.catalogue()
+        cat = S.pack_catalogue(self.pack.spec)
         return {
             "report": self.spec.name, "label": self.spec.label, "as_of": self.as_of.isoformat(),
             "pack": self.pack.info(),
@@ -246,7 +246,7 @@ class ReportResult:
         lines = [f"【{self.spec.en if lang == 'en' and self.spec.en else self.spec.label}】"
                  f" {t('as_of', lang)} {self.as_of.isoformat()} · {self.considered} "
                  f"{'户' if lang == 'zh' else 'households'}"]
-        cat = S.catalogue()
+        cat = S.pack_catalogue(self.pack.spec)
         for c in self.spec.cites:
             if c in cat:
                 lines.append(f"  [{c} {cat[c]['where']}] “{cat[c]['quote']}”")

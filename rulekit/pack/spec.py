@@ -197,6 +197,7 @@ class PackSpec:
     reports: dict[str, ReportSpec] = attrs.field(factory=dict)
     local_facts: dict[str, dict] = attrs.field(factory=dict)   # facts records give under local:
     checks: dict[str, RuleSpec] = attrs.field(factory=dict)    # conditions the input must meet
+    catalogue_files: tuple[str, ...] = ()      # the packs' own catalogue.yaml files, if any
 
     @property
     def id(self) -> str:
@@ -240,15 +241,45 @@ def resolve_pack_path(name_or_path: str | pathlib.Path) -> pathlib.Path:
 # -- the catalogue of requirements -----------------------------------------------------------------
 
 @functools.cache
-def catalogue() -> dict[str, dict]:
-    """Requirement id -> entry (quote, where, kind, note, section) from the shipped catalogue."""
-    text = (policies_root() / "catalogue.yaml").read_text(encoding="utf-8")
-    data = yaml.safe_load(text)
-    out = {}
-    for section, entries in data.items():
-        for e in entries:
-            out[e["id"]] = {**e, "section": section}
+def catalogue(extra: tuple[str, ...] = ()) -> dict[str, dict]:
+    """Requirement id -> entry (quote, where, kind, note, section): the shipped catalogue, plus
+    the catalogue.yaml files a pack brings for a locality the shipped one does not cover."""
+    out: dict[str, dict] = {}
+    for path in (str(policies_root() / "catalogue.yaml"), *extra):
+        data = yaml.safe_load(pathlib.Path(path).read_text(encoding="utf-8")) or {}
+        for section, entries in data.items():
+            for e in entries or []:
+                out.setdefault(e["id"], {**e, "section": section})
     return out
+
+
+def pack_catalogue(spec: PackSpec) -> dict[str, dict]:
+    """The catalogue a pack's citations are checked against and quoted from."""
+    return catalogue(spec.catalogue_files)
+
+
+def _local_catalogue(pack_file: pathlib.Path, display: str) -> tuple[list[str], list[Problem]]:
+    """The pack's own catalogue.yaml (next to pack.yaml), checked: entries with id, where and
+    quote, ids not already in the shipped catalogue."""
+    path = pack_file.parent / "catalogue.yaml"
+    if pack_file.parent == policies_root() or not path.is_file():
+        return [], []
+    doc = load_yaml(path, _display(path))
+    problems: list[Problem] = []
+    shipped = catalogue()
+    if not isinstance(doc.data, dict):
+        return [], [doc.problem((), "a catalogue is a mapping: section name -> list of entries "
+                                    "(id, where, quote, kind, note)")]
+    for section, entries in doc.data.items():
+        for i, e in enumerate(entries or []):
+            where = (section, i)
+            if not isinstance(e, dict) or not {"id", "where", "quote"} <= set(e):
+                problems.append(doc.problem(where, "each entry needs id, where and quote (the "
+                                                   "clause's verbatim text)"))
+            elif e["id"] in shipped:
+                problems.append(doc.problem(where + ("id",), f"{e['id']!r} is already in the "
+                                                              f"shipped catalogue; choose a new id"))
+    return ([str(path)] if not problems else []), problems
 
 
 # -- schema validation -----------------------------------------------------------------------------
@@ -284,7 +315,7 @@ def _schema_message(e: jsonschema.ValidationError) -> str:
     if v == "type":
         return f"must be {e.validator_value} (got {got!r})"
     if v == "pattern":
-        if e.validator_value.startswith("^(NAT"):
+        if e.validator_value.startswith("^[A-Z]{2,6}-"):
             return f"{got!r} is not a catalogue id; cite ids such as YX-F1 or NAT-LINE"
         return f"{got!r} is not a valid name: use letters, digits and _ starting with a letter"
     if v == "format":
@@ -444,7 +475,8 @@ def _merge(base: PackSpec, child: PackSpec) -> PackSpec:
                     {**base.overrides, **child.overrides}, {**base.decisions, **child.decisions},
                     base.files + child.files, "", {**base.facts, **child.facts},
                     {**base.reports, **child.reports}, {**base.local_facts, **child.local_facts},
-                    {**base.checks, **child.checks})
+                    checks={**base.checks, **child.checks},
+                    catalogue_files=base.catalogue_files + child.catalogue_files)
 
 
 def _display(path: pathlib.Path) -> str:
@@ -470,6 +502,12 @@ def read_spec(name_or_path: str | pathlib.Path, _seen: tuple[str, ...] = ()) -> 
         raise PackError(problems, subject=doc.file)
     spec = build_spec(doc, [])
     parts = [path.read_bytes()]
+    local, problems = _local_catalogue(path, doc.file)
+    if problems:
+        raise PackError(problems)
+    if local:
+        spec = attrs.evolve(spec, catalogue_files=tuple(local))
+        parts.append(pathlib.Path(local[0]).read_bytes())
     base_id = spec.meta.get("extends")
     if base_id:
         if base_id in _seen or base_id == spec.id:

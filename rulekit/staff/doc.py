@@ -458,7 +458,7 @@ class _Book:
         return sorted(entries, key=key)
 
     def cite(self, ids: Iterable[str], used_by: str) -> list[Inline]:
-        cat = S.catalogue()
+        cat = S.pack_catalogue(self.pack.spec)
         out = []
         for cid in ids:
             self.cited.setdefault(cid, [])
@@ -720,7 +720,7 @@ class _Book:
                     for n, f in self.spec.facts.items()])
 
     def catalogue(self) -> None:
-        cat = S.catalogue()
+        cat = S.pack_catalogue(self.pack.spec)
         chain = {self.spec.id} | {e.where.pack_id for e in self.spec.parameters.values()}
         ids = [cid for cid, e in cat.items() if cid in self.cited or e["section"] in chain]
         if not ids:

@@ -244,7 +244,7 @@ class Result:
         return _fact_label(lst, name)
 
     def _cites(self, ids: Iterable[str]) -> tuple[Citation, ...]:
-        cat = S.catalogue()
+        cat = S.pack_catalogue(self._cp.spec)
         return tuple(Citation(i, cat[i]["quote"], cat[i]["where"]) for i in ids if i in cat)
 
     def _param_dict(self, name: str) -> dict:
