@@ -28,6 +28,7 @@ from rulekit.expr.values import Unknown
 from rulekit.record import model as M
 from rulekit.record.schema import normalise
 from tests.conftest import EXAMPLE, ROOT
+from tests.test_report import PACK as REPORT_TEST_PACK
 
 AS_OF = "2022-06-30"
 
@@ -533,20 +534,8 @@ def test_dask_equals_the_local_run(tmp_path: pathlib.Path, records: list[dict]) 
 
 # -- population reports ------------------------------------------------------------------------------
 
-REPORT_PACK = """\
-pack: {id: demo, version: "1", locality: 测试县, title: 测试方案}
-parameters:
-  wrong_rate_limit:
-    label: 错退率上限（超过2%）
-    unit: 比例
-    cites: [SX-EXIT-AUDIT]
-    values: [{from: 2020-01-01, value: 0.02}]
-computed:
-  size:
-    label: 家庭人口数
-    formula: count(members)
-    cites: [NAT-FORM]
-decisions:
+# the report pack of tests/test_report.py, plus a first-hit decision the run's rows show
+REPORT_PACK = REPORT_TEST_PACK.replace("reports:\n", """decisions:
   category:
     label: 监测类别
     hit: first
@@ -554,26 +543,7 @@ decisions:
       - {id: unstable, label: 脱贫不稳定户, when: "monitoring_category == \\"脱贫不稳定户\\"", status: decided, cites: [NAT-FORM]}
       - {id: other, label: 其他, status: decided, cites: [NAT-FORM]}
 reports:
-  exit_audit:
-    label: 乡镇退出抽查
-    cites: [SX-EXIT-AUDIT]
-    group_by: [town]
-    where: alleviated
-    measures:
-      sampled: {label: 抽查户数, count: true}
-      wrong: {label: 错退户数, count: "monitoring_category == \\"脱贫不稳定户\\""}
-      people: {label: 抽查人数, sum: size}
-    computed:
-      wrong_rate:
-        label: 错退率
-        formula: safe_div(wrong, sampled, 0)
-        cites: [SX-EXIT-AUDIT]
-    rules:
-      REREVIEW:
-        label: 错退率超过2%须重新核查
-        when: wrong_rate > wrong_rate_limit
-        cites: [SX-EXIT-AUDIT]
-"""
+""", 1)
 
 
 def test_report_from_the_run_equals_pack_report(tmp_path: pathlib.Path) -> None:

@@ -51,12 +51,8 @@ def register(sub: Any) -> None:
 # -- templates ------------------------------------------------------------------------------------
 # `{{name}}` is filled in; a line starting with `?` is an example, written commented out.
 
-PACK_TEMPLATE = """\
-# yaml-language-server: $schema={{schema}}
-# {{locality}}防止返贫动态监测和帮扶政策包：{{document}}
-#
-# 由 rulekit new 生成。每一节先说明写法，再给出一个可用的例子；以“# ”开头的示例整段选中后按
-# Ctrl+/（取消注释）即可启用，再把其中的名称、数值、原文和需求目录编号改成本地文件的。
+# the lines every scaffolded pack starts with (after its own introduction)
+_METADATA = """\
 # 每改一处运行：rulekit check {{path}}      全部问题，带 文件:行:列 和改法
 #               rulekit test {{path}}       运行 tests/ 中的用例
 # 编写指南：docs/编写指南.md。在 VS Code 中把鼠标停在键上可看到它的说明。
@@ -69,6 +65,15 @@ pack:
 ?  number: 某扶发〔2024〕1号            # 文号
 ?  issuer: 某县乡村振兴局              # 发文机关
 ?  issued: 2024-01-01                 # 发文日期，写成 YYYY-MM-DD
+"""
+
+PACK_TEMPLATE = """\
+# yaml-language-server: $schema={{schema}}
+# {{locality}}防止返贫动态监测和帮扶政策包：{{document}}
+#
+# 由 rulekit new 生成。每一节先说明写法，再给出一个可用的例子；以“# ”开头的示例整段选中后按
+# Ctrl+/（取消注释）即可启用，再把其中的名称、数值、原文和需求目录编号改成本地文件的。
+""" + _METADATA + """\
 ?  source: {{id}}.txt                 # 政策原文文件名
 {{extends_line}}\
   reference_date: collected_on   # 年龄、在校生等状态按采集日期判断；原文规定了时点的写日期，如 2023-09-30
@@ -235,18 +240,7 @@ EXTENDING_TEMPLATE = """\
 #
 # 由 rulekit new 生成。本包继承政策包 {{extends}} 的全部参数、计算值、规则和决定；
 # 只写本文件改动的部分：同名的条目替换基础包的条目，同名的规则组则加入本包写的规则。
-# 每改一处运行：rulekit check {{path}}      全部问题，带 文件:行:列 和改法
-#               rulekit test {{path}}       运行 tests/ 中的用例
-# 编写指南：docs/编写指南.md。在 VS Code 中把鼠标停在键上可看到它的说明。
-
-pack:
-  id: {{id}}
-  version: "0.1.0"
-  locality: {{locality}}
-  title: {{document}}
-?  number: 某扶发〔2024〕1号            # 文号
-?  issuer: 某县乡村振兴局              # 发文机关
-?  issued: 2024-01-01                 # 发文日期，写成 YYYY-MM-DD
+""" + _METADATA + """\
   extends: {{extends}}
 
 # -- 参数：新文件改了哪个数值，就在这里写出那个参数（名称、单位、出处与基础包相同），
