@@ -47,7 +47,7 @@ def test_fast_equals_interpreter_on_complete_records(rec: dict) -> None:
     _same(rec)
     canonical = rulekit.record.normalise(copy.deepcopy(rec))
     state = E._prepare(FAST.compiled, canonical, E.dt.date(2022, 6, 30), {})
-    FAST.compiled.fast(state)     # raises if it would have fallen back
+    FAST.compiled.fast.on_env(state.env, state.members)     # raises if it would have fallen back
 
 
 @SETTINGS

@@ -1,18 +1,28 @@
-"""The whole pack compiled into one generated Python function: the fast path.
+"""The whole pack compiled into generated Python functions: the fast path.
 
-The function is generated from the same validated expression trees as the interpreter, the way
-attrs generates `__init__`. It is optimistic: it assumes every fact it touches is given and every
-parameter is in force. When that is not so (a missing key, an Unknown value, a division by zero,
-an empty min/max), it raises, and `evaluate` runs the three-valued interpreter for that household
-instead; so the fast path can only be faster, never different. It fills the same State the
-interpreter fills, so reason chains are built from it the same way. A differential property test
-keeps the two equal.
+The functions are generated from the same validated expression trees as the interpreter, the way
+attrs generates `__init__`. They are optimistic: they assume every fact they touch is given and
+every parameter is in force. When that is not so (a missing key, an Unknown value, a division by
+zero, an empty min/max), they raise or return None, and the three-valued interpreter decides that
+household instead; so the fast path can only be faster, never different.
+
+They return the vector of every value the pack computes: one tuple per household. A result keeps
+only that tuple; `FastPath.fill` turns it into the State the interpreter would have filled when a
+reason chain is asked for, so retaining the trace costs one tuple. For a flat pack a second
+function takes the raw record itself, checking it the way `record.flat` does and binding every
+fact, parameter and date to a local variable. Differential tests keep all of this equal to the
+interpreter.
 """
 from __future__ import annotations
 
 import ast
+import datetime as dt
+import itertools
+import operator
 from collections.abc import Callable
 from typing import Any
+
+import attrs
 
 from rulekit.engine.compile import CompiledPack
 from rulekit.engine.evaluate import DecisionState, RuleState
@@ -196,31 +206,172 @@ def _link(inner: dict, outer: dict) -> bool:
     return True
 
 
-def generate(cp: CompiledPack) -> Callable[[Any], None] | None:
-    """The fast function for a compiled pack, or None when some construct is not translated."""
+_UNSET = object()   # an override condition not evaluated yet (evaluated at most once)
+
+
+@attrs.frozen
+class FastPath:
+    """The generated functions of one pack and the layout of the vector they return.
+
+    The vector is one flat tuple per household: a flat record's facts (raw route), then one slot
+    per value the pack computes (see `plan`); one tracked object, so keeping millions of results
+    costs the garbage collector little. It is all a retained result costs; `fill` turns it into
+    the State the interpreter would have produced, from which reason chains are built.
+    """
+    on_env: Callable[[dict, list], tuple]     # facts already in a State's env (records, arguments)
+    on_raw: Callable[[Any, tuple], tuple | None] | None   # flat packs: the raw record, see below
+    plan: tuple[tuple, ...]                   # per node: (kind, name, slot indexes...)
+    facts: tuple[str, ...]                    # the names of the vector's first slots (raw route)
+    inputs: tuple[str, ...]                   # the names of on_raw's second argument
+    values: dict[str, int]                    # fact or computed value -> its slot
+    decisions: dict[str, tuple]               # decision -> its step of `plan`
+    rules: tuple[tuple[str, int, int | None], ...]   # (rule id, raw slot, overridden-by slot),
+    #                                                  in the pack's order of rules
+    source: str
+
+    def decided(self, vector: tuple, decision: str) -> tuple[str, str | None, tuple[str, ...]]:
+        """(status, outcome, outcomes that hold) of a decision, read from the vector."""
+        step = self.decisions[decision]
+        if step[0] == "first":
+            i = vector[step[2]]
+            return step[4][i], step[3][i], (step[3][i],)
+        ids, review, undetermined = step[5], step[3], step[4]
+        hits = tuple(itertools.compress(ids, vector[step[2]:step[2] + len(ids)]))
+        status = ("undetermined" if any(h in undetermined for h in hits) else
+                  "needs_review" if any(h in review for h in hits) else "decided")
+        return status, None, hits
+
+    def fired(self, vector: tuple) -> tuple[str, ...]:
+        """Rule ids that hold after overrides, in the order the pack writes them."""
+        return tuple([rid for rid, raw, by in self.rules
+                      if vector[raw] is True and (by is None or not vector[by])])
+
+    def fill(self, st: Any, vector: tuple) -> None:
+        """Write what the vector holds into `st` exactly as the interpreter writes it."""
+        env, rules, decs = st.env, st.rules, st.decisions
+        for step in self.plan:
+            kind, name = step[0], step[1]
+            if kind == "computed":
+                env[name] = vector[step[2]]
+            elif kind == "rule":
+                raw = vector[step[2]]
+                by = vector[step[3]] if step[3] is not None else ()
+                mv = vector[step[4]] if step[4] is not None else ()
+                eff = False if by else raw
+                rules[name] = RuleState(raw, eff, by, mv)
+                env[name] = eff
+            elif kind == "override":
+                cond, applied = vector[step[2]], vector[step[3]]
+                st.overrides[name] = (cond, applied)
+                env[name] = applied
+            elif kind == "group":
+                env[name] = vector[step[2]]
+            elif kind == "first":
+                i = vector[step[2]]
+                decs[name] = DecisionState(name, step[4][i], step[3][i], (step[3][i],), (),
+                                           not_matched=step[3][:i])
+                env[name] = step[3][i]
+            elif kind == "collect":
+                status, _, hits = self.decided(vector, name)
+                decs[name] = DecisionState(name, status, None, hits, ())
+
+
+def generate(cp: CompiledPack) -> FastPath | None:
+    """The fast functions for a compiled pack, or None when some construct is not translated."""
+    namespace: dict[str, Any] = {
+        "_pow": _pow, "_known": _known, "_age_on": F.age_on, "_link": _link, "_UNSET": _UNSET,
+        "__builtins__": {
+            "sum": sum, "any": any, "all": all, "len": len, "min": min, "max": max, "map": map,
+            "type": type, "str": str, "tuple": tuple, "bool": bool, "True": True, "False": False,
+            "None": None}}
+    namespace.update({f"_f_{k}": f.fn for k, f in F.FUNCTIONS.items()})
+    raw = _raw_prologue(cp, namespace)
+    base = len(raw[1]) if raw else 0          # the flat record's facts come first in the vector
     try:
-        source = _source(cp)
+        body, ret, plan = _body(cp, set(), base)
     except _NoFastPath:
         return None
-    namespace: dict[str, Any] = {
-        "RuleState": RuleState, "DecisionState": DecisionState, "_pow": _pow, "_known": _known,
-        "_age_on": F.age_on, "_link": _link, "__builtins__": {
-            "sum": sum, "any": any, "all": all, "len": len, "min": min, "max": max,
-            "tuple": tuple, "bool": bool, "True": True, "False": False, "None": None}}
-    namespace.update({f"_f_{k}": f.fn for k, f in F.FUNCTIONS.items()})
-    code = compile(source, f"<rulekit fast path: {cp.spec.id}>", "exec")
-    exec(code, namespace)   # source generated from allow-listed, validated trees only
-    fn = namespace["_fast"]
-    fn.source = source
-    return fn
+    namespace["_PAD"] = (None,) * base
+    env_src = "def _on_env(env, members):\n" + body + f"    return _PAD + ({ret})\n"
+    raw_src = ""
+    if raw is not None:
+        prologue, facts, inputs, groups = raw
+        try:
+            raw_body, raw_ret, _ = _body(cp, {*facts, *inputs}, base, checks=True)
+        except _NoFastPath:
+            raw = None
+        else:
+            given = "".join(f"*{g}, " for g in groups)
+            raw_src = "def _on_raw(raw, P):\n" + prologue + raw_body + f"    return ({given}{raw_ret})\n"
+    source = env_src + "\n" + raw_src
+    exec(compile(source, f"<rulekit fast path: {cp.spec.id}>", "exec"), namespace)
+    # the source is generated from allow-listed, validated expression trees only
+    values = {**{n: i for i, n in enumerate(raw[1] if raw else ())},
+              **{s[1]: s[2] for s in plan if s[0] == "computed"}}
+    decisions = {s[1]: s for s in plan if s[0] in ("first", "collect")}
+    slot_of = {s[1]: (s[1], s[2], s[3]) for s in plan if s[0] == "rule"}
+    rules = tuple(slot_of[r] for r in cp.spec.rules if r in slot_of)
+    return FastPath(namespace["_on_env"], namespace.get("_on_raw"), tuple(plan),
+                    raw[1] if raw else (), raw[2] if raw else (), values, decisions, rules, source)
 
 
-def _source(cp: CompiledPack) -> str:
+def _raw_prologue(cp: CompiledPack, namespace: dict) -> tuple[str, tuple, tuple, list] | None:
+    """For a flat pack: check the raw record the way record.flat's checker does (every declared
+    fact given, each a plain value of its type, nothing else) and bind facts, parameters and dates
+    to locals. Anything unusual returns None, and the record takes the checked, interpreted route,
+    which reports what is wrong or decides it three-valued.
+
+    Facts are read in groups of one type (one C-level itemgetter each) so each group is checked
+    by one C-level pass over its types; the vector starts with the facts in that order."""
     spec = cp.spec
-    ns = cp.namespace
-    bound: set[str] = set()
-    lines = ["def _fast(st):", "    env = st.env", "    members = st.members", "    rules = st.rules",
-             "    ovr = st.overrides", "    decs = st.decisions", "    ow = {}"]
+    facts = spec.facts
+    if not facts or not (spec.meta.get("reference_date") is None
+                         or isinstance(spec.meta.get("reference_date"), dt.date)):
+        return None
+    if any(f.get("values") or f["type"] not in FACT_KINDS for f in facts.values()):
+        return None
+    lines = [f"    if len(raw) != {len(facts) + 1}: return None",
+             "    rid = raw['id']", "    if rid.__class__ is not str or not rid: return None"]
+    order: list[str] = []
+    groups = []
+    for kind, allowed in FACT_KINDS.items():
+        names = [n for n, f in facts.items() if f["type"] == kind]
+        order += names
+        if not names:
+            continue
+        namespace[f"_g_{kind}"] = (operator.itemgetter(*names) if len(names) > 1
+                                   else (lambda r, n=names[0]: (r[n],)))
+        namespace[f"_t_{kind}"] = frozenset(allowed)
+        lines.append(f"    v_{kind} = _g_{kind}(raw)")
+        lines.append(f"    if not _t_{kind}.issuperset(map(type, v_{kind})): return None")
+        if kind == "number":   # NaN and infinities: the sum is then not finite
+            lines += ["    s = sum(v_number)", "    if s - s != 0: return None"]
+        lines.append("    (" + "".join(f"_n_{n}, " for n in names) + f") = v_{kind}")
+        groups.append(f"v_{kind}")
+    for n, f in facts.items():
+        if "minimum" in f and f["type"] in ("number", "integer"):
+            lines.append(f"    if _n_{n} < {float(f['minimum'])!r}: return None")
+    inputs = (*spec.parameters, "as_of", "reference_date", "period_start", "period_end")
+    lines.append("    (" + "".join(f"_n_{n}, " for n in inputs) + ") = P")
+    return "\n".join(lines) + "\n", tuple(order), inputs, groups
+
+
+FACT_KINDS = {"number": (int, float), "integer": (int,), "bool": (bool,), "text": (str,)}
+
+
+def _body(cp: CompiledPack, bound: set[str], base: int, checks: bool = False
+          ) -> tuple[str, str, list]:
+    """The statements that evaluate every node, the vector they return (as source) and its plan.
+    `bound`: names already in local variables (`_n_<name>`); others are read from `env`. The
+    vector's slots start at `base` (after a flat record's facts)."""
+    spec, ns = cp.spec, cp.namespace
+    lines = [f"    _oc_{o} = _UNSET" for o in spec.overrides]
+    out: list[str] = []        # the vector's slots from `base` on, as local variable names
+    plan: list[tuple] = []
+
+    def slot(var: str) -> int:
+        out.append(var)
+        return base + len(out) - 1
 
     def expr(text: str, item: str | None = None) -> str:
         e = _Expr(ns, bound)
@@ -229,8 +380,7 @@ def _source(cp: CompiledPack) -> str:
         return e.source(text)
 
     def override_cond(oid: str) -> str:
-        return f"(ow[{oid!r}] if {oid!r} in ow else ow.setdefault({oid!r}, " \
-               f"{expr(spec.overrides[oid].when)}))"
+        return f"(_oc_{oid} if _oc_{oid} is not _UNSET else (_oc_{oid} := {expr(spec.overrides[oid].when)}))"
 
     for node in cp.nodes:
         n = node.name
@@ -238,72 +388,65 @@ def _source(cp: CompiledPack) -> str:
             c = spec.computed[n]
             if c.per:
                 lines.append(f"    for x0 in members: x0[{n!r}] = {expr(c.formula, 'members')}")
-            else:
-                lines.append(f"    env[{n!r}] = _n_{n} = {expr(c.formula)}")
-                bound.add(n)
+                continue
+            lines.append(f"    _n_{n} = {expr(c.formula)}")
+            plan.append(("computed", n, slot(f"_n_{n}")))
         elif node.kind == "rule":
             r = spec.rules[n]
+            mv = None
             if r.per:
-                lines.append(f"    mv = tuple((x0[{ITEM_PATH!r}], {expr(r.when, 'members')}) "
+                lines.append(f"    _m_{n} = tuple((x0[{ITEM_PATH!r}], {expr(r.when, 'members')}) "
                              f"for x0 in members)")
-                lines.append("    raw = any(v for _, v in mv)")
+                lines.append(f"    _r_{n} = any(v for _, v in _m_{n})")
             else:
-                lines.append(f"    raw = {expr(r.when)}")
-                lines.append("    mv = ()")
+                lines.append(f"    _r_{n} = {expr(r.when)}")
+            by = None
             if node.overrides:
-                lines.append("    eff, by = raw, []")
-                lines.append("    if raw is True:")
+                lines.append(f"    _b_{n} = ()")
+                lines.append(f"    if _r_{n} is True:")
                 for oid in node.overrides:
-                    lines.append(f"        if {override_cond(oid)}: by.append({oid!r})")
-                lines.append("        if by: eff = False")
-                lines.append(f"    rules[{n!r}] = RuleState(raw, eff, tuple(by), mv)")
-                lines.append(f"    env[{n!r}] = _n_{n} = eff")
+                    lines.append(f"        if {override_cond(oid)}: _b_{n} += ({oid!r},)")
+                lines.append(f"    _n_{n} = False if _b_{n} else _r_{n}")
             else:
-                lines.append(f"    rules[{n!r}] = RuleState(raw, raw, (), mv)")
-                lines.append(f"    env[{n!r}] = _n_{n} = raw")
-            bound.add(n)
+                lines.append(f"    _n_{n} = _r_{n}")
+            raw = slot(f"_r_{n}")
+            if node.overrides:
+                by = slot(f"_b_{n}")
+            if r.per:
+                mv = slot(f"_m_{n}")
+            plan.append(("rule", n, raw, by, mv))
         elif node.kind == "override":
-            raws = " or ".join(f"rules[{r!r}].raw" for r in node.cancels if r in spec.rules) or "False"
-            lines.append(f"    cond = {override_cond(n)}")
-            lines.append(f"    applied = bool({raws}) if cond else False")
-            lines.append(f"    ovr[{n!r}] = (cond, applied)")
-            lines.append(f"    env[{n!r}] = _n_{n} = applied")
-            bound.add(n)
+            raws = " or ".join(f"_r_{r}" for r in node.cancels if r in spec.rules) or "False"
+            lines.append(f"    _c_{n} = {override_cond(n)}")
+            lines.append(f"    _n_{n} = bool({raws}) if _c_{n} else False")
+            plan.append(("override", n, slot(f"_c_{n}"), slot(f"_n_{n}")))
         elif node.kind == "group":
             members = [r for r in node.members if r in spec.rules]
-            value = "any((" + "".join(f"_n_{r}, " for r in members) + "))"
-            lines.append(f"    env[{n!r}] = _n_{n} = {value}")
-            bound.add(n)
+            # every rule value is True or False here, so `or` gives True or False, as any() does
+            lines.append(f"    _n_{n} = {' or '.join(f'_n_{r}' for r in members) or 'False'}")
+            plan.append(("group", n, slot(f"_n_{n}")))
         elif node.kind == "decision":
-            lines += _decision_lines(spec.decisions[n], node, expr)
-            if spec.decisions[n].hit == "first":
-                bound.add(n)
-    return "\n".join(lines) + "\n"
-
-
-def _decision_lines(d: Any, node: Any, expr: Callable[[str], str]) -> list[str]:
-    n = d.name
-    statuses = {o.id: o.status for o in d.outcomes}
-    out = []
-    if d.hit == "first":
-        tried: list[str] = []
-        for i, (oid, e) in enumerate(node.outcomes):
-            cond = "True" if e is None else expr(d.outcomes[i].when)
-            word = "if" if i == 0 else "elif"
-            out.append(f"    {word} {cond}:")
-            out.append(f"        decs[{n!r}] = DecisionState({n!r}, {statuses[oid]!r}, {oid!r}, "
-                       f"({oid!r},), (), not_matched={tuple(tried)!r})")
-            out.append(f"        env[{n!r}] = _n_{n} = {oid!r}")
-            tried.append(oid)
-        out.append("    else:")
-        out.append("        raise LookupError('no outcome applies')")   # rare: the interpreter says so
-        return out
-    out.append("    hits = []")
-    for i, (oid, _) in enumerate(node.outcomes):
-        out.append(f"    if {expr(d.outcomes[i].when)}: hits.append({oid!r})")
-    review = [o.id for o in d.outcomes if o.status == "needs_review"]
-    undetermined = [o.id for o in d.outcomes if o.status == "undetermined"]
-    out.append(f"    status = ('undetermined' if any(h in {tuple(undetermined)!r} for h in hits) else "
-               f"'needs_review' if any(h in {tuple(review)!r} for h in hits) else 'decided')")
-    out.append(f"    decs[{n!r}] = DecisionState({n!r}, status, None, tuple(hits), ())")
-    return out
+            d = spec.decisions[n]
+            ids = tuple(oid for oid, _ in node.outcomes)
+            statuses = {o.id: o.status for o in d.outcomes}
+            if d.hit == "first":
+                for i, (_, e) in enumerate(node.outcomes):
+                    cond = "True" if e is None else expr(d.outcomes[i].when)
+                    lines.append(f"    {'if' if i == 0 else 'elif'} {cond}: _d_{n} = {i}")
+                lines.append("    else: raise LookupError('no outcome applies')")  # the interpreter says so
+                lines.append(f"    _n_{n} = {ids!r}[_d_{n}]")
+                plan.append(("first", n, slot(f"_d_{n}"), ids,
+                             tuple(statuses[i] for i in ids)))
+            else:
+                for i in range(len(ids)):      # which outcomes hold, one slot each
+                    lines.append(f"    _h_{n}_{i} = {expr(d.outcomes[i].when)}")
+                start = [slot(f"_h_{n}_{i}") for i in range(len(ids))][0] if ids else base + len(out)
+                review = tuple(i for i in ids if statuses[i] == "needs_review")
+                undetermined = tuple(i for i in ids if statuses[i] == "undetermined")
+                plan.append(("collect", n, start, review, undetermined, ids))
+        if node.kind != "decision" or spec.decisions[n].hit == "first":
+            bound.add(n)
+    if checks:
+        for c, _ in cp.checks:
+            lines.append(f"    if ({expr(c.when)}) is False: return None")
+    return "\n".join(lines) + "\n", "".join(v + ", " for v in out), plan

@@ -142,10 +142,12 @@ def evaluate(pack: CompiledPack, canonical: dict, as_of: dt.date,
         state = _prepare(pack, canonical, as_of, arguments)
         if not any(v.__class__ is Unknown for v in state.ready):
             try:
-                fast(state)
-                return state
+                vector = fast.on_env(state.env, state.members)
             except FALLBACK_ERRORS:
                 pass
+            else:
+                fast.fill(state, vector)
+                return state
     state = _prepare(pack, canonical, as_of, arguments)
     for node in pack.nodes:
         try:

@@ -9,8 +9,9 @@ from typing import Any
 import attrs
 
 from rulekit.engine.compile import CompiledPack, compile_spec
-from rulekit.engine.evaluate import evaluate
+from rulekit.engine.evaluate import FALLBACK_ERRORS, _parameters, _period, _prepare, evaluate, reference_date
 from rulekit.errors import EvaluationError, Problem, RecordError
+from rulekit.expr.values import Unknown
 from rulekit.pack import spec as S
 from rulekit.record import model as M
 from rulekit.record.flat import compile_checker, flat_env
@@ -27,6 +28,9 @@ class Pack:
         self.digest = digest
         self._check_flat = compile_checker(self.spec.facts) if self.spec.facts else None
         self._columnar: Any = False      # compiled on first use (needs numpy)
+        fast = compiled.fast
+        self._on_raw = fast.on_raw if fast is not None else None
+        self._inputs: dict[Any, Any] = {}   # as_of as given -> (date, parameters and dates) or None
 
     @property
     def compiled_columnar(self) -> Any:
@@ -70,6 +74,17 @@ class Pack:
         and must be given when the record has none. `parameters` overrides parameter values for
         this call (shown in the trace with origin "argument").
         """
+        if self._on_raw is not None and as_of is not None and not parameters:
+            inputs = self._inputs.get(as_of, False)
+            if inputs is False:
+                inputs = self._fast_inputs(as_of)
+            if inputs is not None:
+                try:
+                    vector = self._on_raw(record, inputs[1])
+                except FALLBACK_ERRORS:
+                    vector = None
+                if vector is not None:
+                    return Result(self, None, record["id"], inputs[0], None, vector)
         if self.spec.facts:
             canonical = flat_env(self.spec.facts, record, self._check_flat)
             canonical["id"] = record["id"]
@@ -87,6 +102,40 @@ class Pack:
         if self.compiled.checks:
             _input_checks(self.compiled, state.env, canonical.get("id"))
         return Result(self, state, canonical["id"], day, canonical)
+
+    def _fast_inputs(self, as_of: Any) -> tuple[dt.date, tuple] | None:
+        """The day and the values the raw fast route binds (parameters in force, then as_of,
+        reference date, period start and end), or None when one is unknown on that day."""
+        try:
+            day = _as_of(as_of, {})
+        except (ValueError, RecordError):
+            return None               # the checked route says what is wrong with as_of
+        values = _parameters(self.compiled, day, None)[1]
+        ref = reference_date(self.spec.meta.get("reference_date"), {}, day)
+        period = _period(ref, self.spec.meta.get("income_period") or {})
+        names = self.compiled.fast.inputs
+        given = {**values, "as_of": day, "reference_date": ref, "period_start": period[0],
+                 "period_end": period[1]}
+        inputs = None
+        if not any(given[n].__class__ is Unknown for n in names):
+            inputs = (day, tuple(given[n] for n in names))
+        if len(self._inputs) > 64:
+            self._inputs.clear()
+        self._inputs[as_of] = inputs
+        return inputs
+
+    def record_of(self, vector: tuple, record_id: str) -> dict:
+        """The checked flat record a fast-path vector was computed from."""
+        given = dict(zip(self.compiled.fast.facts, vector))
+        record = {name: given[name] for name in self.spec.facts}    # in the pack's order
+        record["id"] = record_id
+        return record
+
+    def state_of(self, vector: tuple, record_id: str, day: dt.date) -> Any:
+        """The State the interpreter would have produced, rebuilt from a fast-path vector."""
+        state = _prepare(self.compiled, self.record_of(vector, record_id), day, None)
+        self.compiled.fast.fill(state, vector)
+        return state
 
     def evaluate_many(self, records: Iterable[Mapping[str, Any]], *, as_of: Any = None,
                       parameters: Mapping[str, Any] | None = None

@@ -142,17 +142,38 @@ class DecisionSummary:
 
 
 class Result:
-    """What a pack says about one household, and why."""
+    """What a pack says about one household, and why.
 
-    def __init__(self, pack: Any, state: State, record_id: str, as_of: dt.date,
-                 record: dict) -> None:
+    A result decided by the generated fast path holds only the vector of computed values (one
+    tuple); the State the reason chain is built from is rebuilt from it on first use. Outcomes and
+    fired rules are read from the vector directly."""
+
+    __slots__ = ("_pack", "_cp", "_st", "_vector", "record_id", "as_of", "_record", "_decisions")
+
+    def __init__(self, pack: Any, state: State | None, record_id: str, as_of: dt.date,
+                 record: dict | None, vector: tuple | None = None) -> None:
         self._pack = pack
         self._cp: CompiledPack = pack.compiled
-        self._state = state
+        self._st = state
+        self._vector = vector
         self.record_id = record_id
         self.as_of = as_of
-        self.record = record
-        self._decisions: dict[str, Decision] = {}
+        self._record = record
+        self._decisions: dict[str, Decision] | None = None
+
+    @property
+    def _state(self) -> State:
+        st = self._st
+        if st is None:
+            st = self._st = self._pack.state_of(self._vector, self.record_id, self.as_of)
+        return st
+
+    @property
+    def record(self) -> dict:
+        """The checked record the decision was made on (canonical form)."""
+        if self._record is None:
+            self._record = self._pack.record_of(self._vector, self.record_id)
+        return self._record
 
     # -- the public surface ------------------------------------------------------------------
     @property
@@ -166,18 +187,25 @@ class Result:
         if name not in self._cp.spec.decisions:
             raise KeyError(f"pack {self._cp.spec.id!r} has no decision {name!r}; it has "
                            f"{', '.join(self._cp.spec.decisions)}")
-        ds = self._state.decisions[name]
         outs = {o.id: o for o in self._cp.spec.decisions[name].outcomes}
+        if self._st is None:      # decided by the fast path: nothing is missing or pending
+            status, outcome, hits = self._cp.fast.decided(self._vector, name)
+            review = tuple(outs[h].review for h in hits if outs[h].status == "needs_review")
+            return DecisionSummary(name, status, outcome, hits, (), review, ())
+        ds = self._state.decisions[name]
         review = tuple(outs[h].review for h in ds.hits if outs[h].status == "needs_review")
         return DecisionSummary(name, ds.status, ds.outcome, tuple(ds.hits), tuple(ds.missing),
                                review, tuple(ds.pending) + ((ds.blocked_by,) if ds.blocked_by else ()))
 
     def outcome(self, name: str) -> str | None:
         """The outcome id of a first-hit decision, without building its reason chain."""
-        ds = self._state.decisions[name]
-        return ds.outcome
+        if self._st is None and name in self._cp.fast.decisions:
+            return self._cp.fast.decided(self._vector, name)[1]
+        return self._state.decisions[name].outcome
 
     def decision(self, name: str) -> Decision:
+        if self._decisions is None:
+            self._decisions = {}
         if name not in self._decisions:
             if name not in self._cp.spec.decisions:
                 raise KeyError(f"pack {self._cp.spec.id!r} has no decision {name!r}; it has "
@@ -187,6 +215,8 @@ class Result:
 
     def value(self, name: str) -> Any:
         """The value of a fact, parameter, computed value, rule or decision for this household."""
+        if self._st is None and name in self._cp.fast.values:
+            return self._vector[self._cp.fast.values[name]]
         return self._state.env.get(name, Unknown((name,)))
 
     def rule(self, rule_id: str) -> Reason:
@@ -202,6 +232,8 @@ class Result:
     @property
     def fired(self) -> tuple[str, ...]:
         """Rule ids that hold after overrides, in the order the pack writes them."""
+        if self._st is None:
+            return self._cp.fast.fired(self._vector)
         rules = self._state.rules
         return tuple(r for r in self._cp.spec.rules if r in rules and rules[r].effective is True)
 
