@@ -230,14 +230,14 @@ def _check_decision(result: Any, name: str, want: Any) -> list[str]:
 def _divergence(result: Any, decision: str, expected: str, actual: str | None) -> list[str]:
     """Where the trace departs from the expectation: the expected outcome's condition with the
     values it read, and the condition of the outcome that was chosen instead."""
-    node = next(n for n in result._cp.nodes if n.name == decision)
+    node = next(n for n in result.pack.compiled.nodes if n.name == decision)
     exprs = dict(node.outcomes)
     lines = []
     for oid, word in ((expected, "expected"), (actual, "chosen")):
         expr = exprs.get(oid) if oid else None
         if expr is None:
             continue
-        value = expr(result._state.env)
+        value = expr(result.values())
         shown = "unknown" if value.__class__ is Unknown else value
         reads = ", ".join(f"{r.name}={_short(r)}" for r in result._inputs(expr, set()))
         lines.append(f"    {word} {oid}: {expr.source} -> {shown}  [{reads}]")

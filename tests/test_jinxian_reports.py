@@ -233,3 +233,28 @@ def test_example_household_is_the_tested_base_and_explains_in_chinese(capsys) ->
     err = capsys.readouterr().err
     assert "checks.PROPERTY_SUB_ITEMS: 财产性收入（其中资产收益扶贫分红收入、其他财产性收入）：分项之和应等于财产性收入" in err
     assert "property_income=800, property_sub_total=500" in err
+
+
+def test_tallies_of_parts_merge_into_the_one_pass_report(pack: rulekit.Pack) -> None:
+    """Worker processes and cluster partitions each add up their part of the population; merged
+    in input order, the parts give the report one pass gives, cell for cell (and the invalid
+    record keeps its position)."""
+    from rulekit.engine.report import ReportTally, contribution
+    population = [*POPULATION[:3], {"id": "BAD", "members": "not a list"}, *POPULATION[3:]]
+    whole = pack.report("stats_table", population, as_of=AS_OF)
+    parts = []
+    for start in range(0, len(population), 4):
+        tally = ReportTally()
+        for position in range(start, min(start + 4, len(population))):
+            try:
+                result = pack.evaluate(population[position], as_of=AS_OF)
+            except rulekit.RecordError as e:
+                tally.add(contribution(pack, "stats_table", position, None, "BAD", str(e)))
+                continue
+            tally.add(contribution(pack, "stats_table", position, result))
+        parts.append(tally)
+    merged = parts[0]
+    for part in parts[1:]:
+        merged.merge(part)
+    assert len(parts) > 2 and whole.invalid and whole.invalid[0]["position"] == 3
+    assert merged.finish(pack, "stats_table").to_dict() == whole.to_dict()

@@ -5,11 +5,10 @@ here, so their outputs are equal by construction. A row is either a decision (ou
 Chinese labels and status per decision, the rules that fired, key values) or an error row (the
 input position and a readable reason); never nothing.
 
-A report tally is the population report (`pack.report`) split so that it can be added to row by
-row, saved between checkpoints and merged across processes or partitions: each household's
-contribution is computed with `pack.report(name, [result])` (the engine's own grouping, filters and
-measures), and `Tally.finish` runs the report's group rules on the sums, exactly as `pack.report`
-does over the whole population at once.
+Population reports are added up by the engine's own tally (`engine.report.ReportTally`, the one
+`pack.report` uses): each household's `contribution` is small and picklable, a tally can be saved
+between checkpoints and merged across processes or partitions, and `Tally.finish` runs the
+report's group rules on the sums, exactly as `pack.report` does over the whole population at once.
 """
 from __future__ import annotations
 
@@ -20,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rulekit.batch.readers import BatchError
-from rulekit.expr.values import Unknown
+from rulekit.engine.report import ReportTally, contribution
 from rulekit.trace.result import jsonable
 
 INVALID = "invalid"
@@ -123,117 +122,7 @@ def cell(v: Any) -> str:
     return str(v)
 
 
-# -- population reports, tallied row by row -------------------------------------------------------
+# -- population reports: tallied by the engine's ReportTally, which merges across processes ------------
 
-def contribution(pack: Any, name: str, position: int, result: Any = None, record_id: Any = None,
-                 error: str | None = None) -> tuple:
-    """What one household adds to report `name`: its group, measures and ids, or why it is not
-    counted (invalid, filtered out, unplaced). Small, picklable, computed by the engine."""
-    if result is None:
-        return ("x", position, record_id if isinstance(record_id, str) else None, error)
-    rr = pack.report(name, [result])
-    day = result.as_of.isoformat()
-    if rr.unplaced:
-        return ("u", day, rr.unplaced[0])
-    if not rr.groups:
-        return ("o", day)
-    g = rr.groups[0]
-    return ("g", day, result.record_id, tuple(g.key.items()), dict(g.measures),
-            tuple(m for m, ids in g.measure_ids.items() if ids),
-            tuple(m for m, ids in g.unknown_ids.items() if ids))
-
-
-class Tally:
-    """A population report being added up: feed contributions in input order (`add`), combine
-    tallies of consecutive parts (`merge`), then `finish` into the engine's ReportResult."""
-
-    def __init__(self) -> None:
-        # key -> [key dict, households, {measure: [total, unknown, ids, unknown ids]}]
-        self.groups: dict[tuple, list] = {}
-        self.invalid: list[dict] = []
-        self.unplaced: list[str] = []
-        self.considered = 0
-        self.day: str | None = None
-
-    def add(self, c: tuple) -> None:
-        kind = c[0]
-        if kind == "x":
-            self.invalid.append({"position": c[1], "record_id": c[2], "error": c[3]})
-            return
-        self.day = self.day or c[1]
-        self.considered += 1
-        if kind == "u":
-            self.unplaced.append(c[2])
-        if kind != "g":
-            return
-        _, _, rid, key_items, measures, counted, unknown = c
-        key = tuple(_hashable(v) for _, v in key_items)
-        entry = self.groups.get(key)
-        if entry is None:
-            entry = self.groups[key] = [dict(key_items), 0, {m: [0, 0, [], []] for m in measures}]
-        entry[1] += 1
-        for m, v in measures.items():
-            acc = entry[2][m]
-            if m in unknown:
-                acc[1] += 1
-                acc[3].append(rid)
-            elif m in counted:
-                acc[0] += 1
-                acc[2].append(rid)
-            else:
-                acc[0] += v          # a sum's value, or 0 for a count that does not hold
-
-    def merge(self, other: Tally) -> Tally:
-        """This tally followed by `other` (the next part of the input)."""
-        self.invalid += other.invalid
-        self.unplaced += other.unplaced
-        self.considered += other.considered
-        self.day = self.day or other.day
-        for key, (kd, n, measures) in other.groups.items():
-            entry = self.groups.get(key)
-            if entry is None:
-                self.groups[key] = [kd, n, measures]
-                continue
-            entry[1] += n
-            for m, (total, unknown, ids, unknown_ids) in measures.items():
-                acc = entry[2][m]
-                acc[0] += total
-                acc[1] += unknown
-                acc[2] += ids
-                acc[3] += unknown_ids
-        return self
-
-    def finish(self, pack: Any, name: str, as_of: Any = None) -> Any:
-        """The ReportResult, equal to `pack.report(name, records)` over the same households."""
-        from rulekit.engine.report import GroupResult, ReportResult
-        day = self.day or as_of or dt.date.today().isoformat()
-        empty = pack.report(name, [], as_of=day)       # parameters in force, the compiled report
-        report = pack.compiled.reports[name]
-        kinds = {m: kind for m, kind, _ in report.measures}
-        out = []
-        for key in sorted(self.groups, key=lambda k: tuple(str(x) for x in k)):
-            kd, households, measures = self.groups[key]
-            values = {m: _measure_value(measures[m], kinds[m]) for m in kinds}
-            env = {**empty.params, "as_of": empty.as_of, **values}
-            computed, rules = {}, {}
-            for n, kind, expr in report.nodes:
-                env[n] = v = expr(env)
-                (computed if kind == "computed" else rules)[n] = v
-            out.append(GroupResult(kd, households, values,
-                                   {m: tuple(measures[m][2]) for m in kinds},
-                                   {m: tuple(measures[m][3]) for m in kinds}, computed, rules))
-        return ReportResult(pack, report, empty.as_of, out, list(self.invalid), list(self.unplaced),
-                            empty.params, self.considered)
-
-
-def _measure_value(acc: list, kind: str) -> Any:
-    total, unknown, _, unknown_ids = acc
-    if not unknown:
-        return total
-    why = {f"{unknown} household(s) with unknown facts: {', '.join(unknown_ids[:5])}"
-           + ("…" if unknown > 5 else "")}
-    return Unknown(why, (total, total + unknown)) if kind == "count" else Unknown(why)
-
-
-def _hashable(v: Any) -> Any:
-    return tuple(v) if isinstance(v, list) else v
+Tally = ReportTally
+__all__ = ["HOUSEHOLD_STATUSES", "INVALID", "Layout", "Tally", "cell", "contribution"]

@@ -42,7 +42,7 @@ from rulekit.engine.pack import Pack, load_pack
 from rulekit.errors import Problem, RecordError
 from rulekit.trace.messages import t
 
-JOURNAL_VERSION = 1
+JOURNAL_VERSION = 2    # 2: report contributions carry dates and the engine tally's shape
 
 
 @attrs.frozen

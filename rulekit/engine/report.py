@@ -131,7 +131,6 @@ class _Measure:
     unknown: int = 0
     ids: list[str] = attrs.field(factory=list)          # households counted (count measures)
     unknown_ids: list[str] = attrs.field(factory=list)
-    missing: set[str] = attrs.field(factory=set)
 
     def value(self, kind: str) -> Any:
         if not self.unknown:
@@ -311,15 +310,8 @@ def _cell(v: Any) -> str:
 
 def run_report(pack: Any, name: str, items: Iterable[Result | Mapping[str, Any]], *,
                as_of: Any = None, parameters: Mapping[str, Any] | None = None) -> ReportResult:
-    try:
-        report = pack.compiled.reports[name]
-    except KeyError:
-        raise KeyError(f"pack {pack.id!r} has no report {name!r}; it has "
-                       f"{', '.join(pack.compiled.reports) or 'none'}") from None
-    groups: dict[tuple, tuple[dict, dict[str, _Measure], list[int]]] = {}
-    invalid: list[dict] = []
-    unplaced: list[str] = []
-    considered = 0
+    report = _compiled(pack, name)
+    tally = ReportTally()
     day: dt.date | None = dt.date.fromisoformat(as_of) if isinstance(as_of, str) else as_of
     for position, item in enumerate(items):
         if isinstance(item, Result):
@@ -338,58 +330,134 @@ def run_report(pack: Any, name: str, items: Iterable[Result | Mapping[str, Any]]
                 result = pack.evaluate(item, as_of=as_of, parameters=parameters)
             except (RecordError, EvaluationError) as e:
                 rid = item.get("id") if isinstance(item, Mapping) else None
-                invalid.append({"position": position, "record_id": rid, "error": str(e)})
+                tally.add(("x", position, rid, str(e)))
                 continue
-        env = result._state.env
-        considered += 1
-        rid = result.record_id
-        if report.filter is not None:
-            inside = report.filter(env)
-            if inside.__class__ is Unknown:
-                unplaced.append(rid)
-                continue
-            if not inside:
-                continue
-        key_values = [g(env) for g in report.group_by]
-        if any(v.__class__ is Unknown for v in key_values):
-            unplaced.append(rid)
-            continue
-        key = tuple(_hashable(v) for v in key_values)
-        entry = groups.get(key)
+        tally.add(_entry(report, result))
+    if day is None:
+        raise ValueError(f"report {name!r} over no household needs as_of")
+    return tally.finish(pack, name, day, parameters)
+
+
+def _compiled(pack: Any, name: str) -> CompiledReport:
+    try:
+        return pack.compiled.reports[name]
+    except KeyError:
+        raise KeyError(f"pack {pack.id!r} has no report {name!r}; it has "
+                       f"{', '.join(pack.compiled.reports) or 'none'}") from None
+
+
+def contribution(pack: Any, name: str, position: int, result: Result | None = None,
+                 record_id: Any = None, error: str | None = None) -> tuple:
+    """What one household adds to report `name` (small and picklable, so worker processes and
+    cluster partitions send it, or their tally, to whoever adds up): its group, measures and ids;
+    or why it is not counted: invalid ("x", with its error), outside the report ("o"), or
+    unplaced ("u", its group or filter unknown)."""
+    if result is None:
+        return ("x", position, record_id if isinstance(record_id, str) else None, error)
+    return _entry(_compiled(pack, name), result)
+
+
+def _entry(report: CompiledReport, result: Result) -> tuple:
+    env = result.values()
+    day, rid = result.as_of, result.record_id
+    if report.filter is not None:
+        inside = report.filter(env)
+        if inside.__class__ is Unknown:
+            return ("u", day, rid)
+        if not inside:
+            return ("o", day)
+    key_values = [g(env) for g in report.group_by]
+    if any(v.__class__ is Unknown for v in key_values):
+        return ("u", day, rid)
+    measures = {m: expr(env) for m, _, expr in report.measures}
+    return ("g", day, rid, tuple(zip(report.spec.group_by, key_values)), measures)
+
+
+class ReportTally:
+    """A population report being added up: feed contributions in input order (`add`), combine
+    tallies of consecutive parts of the input (`merge`), then `finish` into a ReportResult. One
+    pass (`Pack.report`), a batch run's worker processes and a cluster's partitions all add up
+    here, so their reports are equal (counts exactly; a sum of non-integer values may differ in
+    its last binary digit when the additions are grouped differently)."""
+
+    def __init__(self) -> None:
+        self.groups: dict[tuple, tuple[dict, dict[str, _Measure], list[int]]] = {}
+        self.invalid: list[dict] = []
+        self.unplaced: list[str] = []
+        self.considered = 0
+        self.day: dt.date | None = None
+
+    def add(self, c: tuple) -> None:
+        kind = c[0]
+        if kind == "x":
+            self.invalid.append({"position": c[1], "record_id": c[2], "error": c[3]})
+            return
+        self.day = self.day or c[1]
+        self.considered += 1
+        if kind == "u":
+            self.unplaced.append(c[2])
+        if kind != "g":
+            return
+        _, _, rid, key_items, measures = c
+        key = tuple(_hashable(v) for _, v in key_items)
+        entry = self.groups.get(key)
         if entry is None:
-            entry = groups[key] = (dict(zip(report.spec.group_by, key_values)),
-                                   {m: _Measure() for m, _, _ in report.measures}, [0])
+            entry = self.groups[key] = (dict(key_items), {m: _Measure() for m in measures}, [0])
         entry[2][0] += 1
-        for m, kind, expr in report.measures:
+        for m, v in measures.items():
             acc = entry[1][m]
-            v = expr(env)
             if v.__class__ is Unknown:
                 acc.unknown += 1
                 acc.unknown_ids.append(rid)
-                acc.missing |= v.missing
-            elif kind == "count":
-                if v:
-                    acc.total += 1
-                    acc.ids.append(rid)
-            else:
+            elif v is True:            # a count that holds
+                acc.total += 1
+                acc.ids.append(rid)
+            elif v is not False:       # a sum's value
                 acc.total += v
-    if day is None:
-        raise ValueError(f"report {name!r} over no household needs as_of")
-    params = _params(pack, day, parameters)
-    out = []
-    for key in sorted(groups, key=lambda k: tuple(str(x) for x in k)):
-        gkey, measures, count = groups[key]
-        env = {**params, "as_of": day}
-        values = {m: measures[m].value(kind) for m, kind, _ in report.measures}
-        env.update(values)
-        computed, rules = {}, {}
-        for n, kind, expr in report.nodes:
-            env[n] = v = expr(env)
-            (computed if kind == "computed" else rules)[n] = v
-        out.append(GroupResult(gkey, count[0], values,
-                               {m: tuple(a.ids) for m, a in measures.items()},
-                               {m: tuple(a.unknown_ids) for m, a in measures.items()}, computed, rules))
-    return ReportResult(pack, report, day, out, invalid, unplaced, params, considered)
+
+    def merge(self, other: ReportTally) -> ReportTally:
+        """This tally followed by `other` (the next part of the input)."""
+        self.invalid += other.invalid
+        self.unplaced += other.unplaced
+        self.considered += other.considered
+        self.day = self.day or other.day
+        for key, (kd, measures, n) in other.groups.items():
+            entry = self.groups.get(key)
+            if entry is None:
+                self.groups[key] = (kd, measures, n)
+                continue
+            entry[2][0] += n[0]
+            for m, acc in measures.items():
+                mine = entry[1][m]
+                mine.total += acc.total
+                mine.unknown += acc.unknown
+                mine.ids += acc.ids
+                mine.unknown_ids += acc.unknown_ids
+        return self
+
+    def finish(self, pack: Any, name: str, as_of: Any = None,
+               parameters: Mapping[str, Any] | None = None) -> ReportResult:
+        """The ReportResult, with the report's group rules evaluated on each group's measures."""
+        report = _compiled(pack, name)
+        day = self.day or as_of or dt.date.today()
+        if isinstance(day, str):
+            day = dt.date.fromisoformat(day)
+        params = _params(pack, day, parameters)
+        out = []
+        for key in sorted(self.groups, key=lambda k: tuple(str(x) for x in k)):
+            gkey, measures, count = self.groups[key]
+            values = {m: measures[m].value(kind) for m, kind, _ in report.measures}
+            env = {**params, "as_of": day, **values}
+            computed, rules = {}, {}
+            for n, kind, expr in report.nodes:
+                env[n] = v = expr(env)
+                (computed if kind == "computed" else rules)[n] = v
+            out.append(GroupResult(gkey, count[0], values,
+                                   {m: tuple(measures[m].ids) for m, _, _ in report.measures},
+                                   {m: tuple(measures[m].unknown_ids) for m, _, _ in report.measures},
+                                   computed, rules))
+        return ReportResult(pack, report, day, out, list(self.invalid), list(self.unplaced), params,
+                            self.considered)
 
 
 def _hashable(v: Any) -> Any:

@@ -165,8 +165,8 @@ def decision_states(result: Result) -> dict[str, Any]:
     collect decision, outcome id -> fired / not_fired / unknown. Reads the evaluation state
     directly, so no reason chain is built for the households that do not move."""
     out: dict[str, Any] = {}
-    for name, d in result._cp.spec.decisions.items():
-        state = result._state.decisions[name]
+    for name, d in result.pack.spec.decisions.items():
+        state = result.summary(name)
         if d.hit == "first":
             out[name] = state.outcome
         else:
@@ -321,7 +321,7 @@ def _info(pack: Pack) -> dict:
 # -- why one household moved -------------------------------------------------------------------------
 
 def _moved(position: int, ra: Result, rb: Result, sa: dict, sb: dict, people: int) -> Moved:
-    spec_a, spec_b = ra._cp.spec, rb._cp.spec
+    spec_a, spec_b = ra.pack.spec, rb.pack.spec
     decisions, conditions = [], []
     for name in dict.fromkeys([*spec_b.decisions, *spec_a.decisions]):
         before, after = sa.get(name), sb.get(name)
@@ -368,11 +368,11 @@ def _moved(position: int, ra: Result, rb: Result, sa: dict, sb: dict, people: in
 
 
 def _condition(ra: Result, rb: Result, decision: str, outcome: str, before: Any, after: Any) -> Condition:
-    spec = rb._cp.spec if decision in rb._cp.spec.decisions else ra._cp.spec
+    spec = rb.pack.spec if decision in rb.pack.spec.decisions else ra.pack.spec
     o = next(x for x in spec.decisions[decision].outcomes if x.id == outcome)
     reads: list[str] = []
     for r in (rb, ra):
-        node = next((n for n in r._cp.nodes if n.name == decision), None)
+        node = next((n for n in r.pack.compiled.nodes if n.name == decision), None)
         expr = dict(node.outcomes).get(outcome) if node else None
         if expr is not None:
             reads += sorted(expr.reads, key=lambda n: (expr.source.find(n), n))

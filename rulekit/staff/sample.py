@@ -762,7 +762,7 @@ class _Generator:
             result = self.unchecked.evaluate(record, as_of=None if record.get("collected_on") else self.day0)
         except (RecordError, EvaluationError, ValueError):
             return frozenset(), None
-        env = result._state.env
+        env = result.values()
         if self.broken(env):
             return frozenset(), env
         out = set()

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable
+import types
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -169,6 +170,11 @@ class Result:
         return st
 
     @property
+    def pack(self) -> Any:
+        """The Pack that decided this household."""
+        return self._pack
+
+    @property
     def record(self) -> dict:
         """The checked record the decision was made on (canonical form)."""
         if self._record is None:
@@ -218,6 +224,12 @@ class Result:
         if self._st is None and name in self._cp.fast.values:
             return self._vector[self._cp.fast.values[name]]
         return self._state.env.get(name, Unknown((name,)))
+
+    def values(self) -> Mapping[str, Any]:
+        """Every name's value for this household (facts, parameters, dates, computed values,
+        rules after overrides, first-hit outcomes), read-only: what expressions over this result
+        (reports, test diagnostics, impact tools) read. A missing name is an unknown fact."""
+        return types.MappingProxyType(self._state.env)
 
     def rule(self, rule_id: str) -> Reason:
         """Why a rule held or not ("why was F4 not hit?"), fired or not."""
