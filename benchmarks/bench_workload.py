@@ -6,13 +6,14 @@
 2. Timing, in the same process, `--runs` runs (medians), interleaved so that noise hits all modes:
    (a) reference() over all households,
    (b) pack.evaluate keeping every Result in a list (the trace retained: each Result holds the
-       evaluated state its reason chains are built from; since ce27b5e they are built on first use),
+       vector of evaluated values, one tuple, from which its reason chains are built on first use),
    (b') as (b), and every decision's reason chain built as well (`r.decisions`): the cost of a
        trace actually produced, comparable to zen-engine "with its trace on",
    (c) pack.evaluate keeping only the monitoring outcome and the fired rule ids, Result dropped
        (`r.outcome("monitoring")`, which does not build the reason chain, where the engine has it),
-   (d) for the lead, not a user-facing figure: the engine core alone (the internal
-       rulekit.engine.evaluate.evaluate on the checked facts, no Result and no reason chains).
+   (d) for the lead, not a user-facing figure: the checked, interpreted route's core (the internal
+       rulekit.engine.evaluate.evaluate on the checked facts, filling a State; no Result), which
+       records take when the raw fast route does not apply (arguments, missing facts).
    Throughput in households/s and ratio = pack throughput / reference throughput, beside the
    peer engines' ratios measured the same way (../shared/bench/README.md).
 3. Load time of rulekit.load_pack for the workload pack and for the bundled "yuxi" pack.
