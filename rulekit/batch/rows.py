@@ -12,7 +12,6 @@ report's group rules on the sums, exactly as `pack.report` does over the whole p
 """
 from __future__ import annotations
 
-import datetime as dt
 import difflib
 import json
 from collections.abc import Mapping, Sequence

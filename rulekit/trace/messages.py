@@ -324,6 +324,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "check_summary": {"zh": "{errors} 个错误，{warnings} 个警告", "en": "{errors} error(s), {warnings} warning(s)"},
     "test_summary": {"zh": "{passed} 个通过，{failed} 个失败", "en": "{passed} passed, {failed} failed"},
     "test_failed": {"zh": "未通过 {id}（{where}）", "en": "FAIL {id} ({where})"},
+    # -- batch runs on Spark (rulekit.batch.spark) ----------------------------------------------------
+    "spark_output": {"zh": "{path}：Spark 运行的输出必须是 .csv 文件（由驱动程序按输入顺序写出）或一个目录（Parquet 文件，每个分区一个）", "en": "{path}: the output of a Spark run must be a .csv file (written by the driver, in input order) or a directory (Parquet files, one per partition)"},
+    "spark_changed": {"zh": "DataFrame 两次读取得到的行数不同（分区 {part}：计数时 {counted} 行，决定时 {seen} 行），户的位置会出错；请先 df.persist() 或改为从文件读取，再重新运行", "en": "the DataFrame gave different rows on its two reads (partition {part}: {counted} rows counted, {seen} decided), so the positions would be wrong; persist it (df.persist()) or read it from files, and run again"},
 }
 
 
