@@ -516,6 +516,7 @@ def test_dask_equals_the_local_run(tmp_path: pathlib.Path, records: list[dict]) 
     for row, rec in zip(h_rows, nested):
         row.append(json.dumps(rec["members"], ensure_ascii=False))   # members as a JSON cell
     h_rows[6][h_head.index("A28")] = "5,000"
+    h_rows.insert(9, [""] * len(h_head))           # a blank row: counted, not a household
     write_csv(tmp_path / "h.csv", h_head, h_rows)
     s = run(Job(pack="yuxi", input=tmp_path / "h.csv", output=tmp_path / "local.csv"), progress=False)
     local = read_rows(tmp_path / "local.csv")
@@ -528,6 +529,7 @@ def test_dask_equals_the_local_run(tmp_path: pathlib.Path, records: list[dict]) 
     assert local[6]["error"] == "h.csv:8 A28: 数字中不能有千位分隔符（现在是 '5,000'）"
     result = rk.run(ddf, "yuxi", tmp_path / "decided.parquet", scheduler="threads")
     assert result.statuses == s.statuses and result.rows == len(records)
+    assert result.blank == s.blank == 1
     back = pd.read_parquet(tmp_path / "decided.parquet").to_dict("records")
     assert without(back, "error") == without(local, "error")
 

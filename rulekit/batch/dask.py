@@ -12,11 +12,12 @@ from the one-process sum in its last binary digit (the additions are grouped dif
     import dask.dataframe as dd
     from rulekit.batch import dask as rk
     households = dd.read_parquet("s3://bucket/2023/households/")      # one partition per county
-    result = rk.run(households, "yuxi", "s3://bucket/2023/decisions/", as_of="2023-06-30",
+    result = rk.run(households, "yuxi", "/shared/2023/decisions/", as_of="2023-06-30",
                     reports=["stats_table"])
     result.statuses, result.reports["stats_table"].to_csv()
 
-Members and other tables must be nested in the households frame (a list column, e.g. from a
+The output directory is a path every worker can write (a shared file system): parts are written
+with pathlib and renamed when complete. Members and other tables must be nested in the households frame (a list column, e.g. from a
 Parquet list<struct> column or a groupby), since a partition holds whole households. Requires the
 `dask` extra (dask[dataframe]); `distributed` for a cluster.
 """
@@ -33,7 +34,7 @@ from typing import Any
 
 import attrs
 
-from rulekit.batch.readers import BatchError, need
+from rulekit.batch.readers import BatchError, _blank, need
 from rulekit.batch.rows import HOUSEHOLD_STATUSES, Layout, Tally, contribution
 from rulekit.batch.run import Worker, WorkerSpec
 from rulekit.engine.pack import Pack, load_pack
@@ -45,6 +46,10 @@ class DaskResult:
     statuses: dict[str, int]
     reports: dict[str, Any]         # name -> ReportResult
     output: str
+    blank: int = 0                  # input rows with every cell empty, skipped and counted
+
+
+BLANK = "(blank)"                   # a partition's count of blank rows, beside its statuses
 
 
 def _dask() -> Any:
@@ -79,22 +84,27 @@ def _python(v: Any) -> Any:
     return v
 
 
-def _partition(frame: Any, spec: WorkerSpec, offset: int) -> tuple[Any, list[Tally], dict]:
-    """Decide one partition: (output rows as a DataFrame of text cells, report tallies,
-    household status counts)."""
+def _partition(frame: Any, spec: WorkerSpec, start: tuple[int, int]) -> tuple[Any, list[Tally], dict]:
+    """Decide one partition, which starts at (row number, household position): (output rows as a
+    DataFrame of text cells, report tallies, household status counts and blank rows). A row with
+    every cell empty is skipped and counted, as the local readers do."""
     import pandas as pd
     worker = _worker(spec)
     rows = []
     tallies = [Tally() for _ in spec.reports]
     statuses: collections.Counter = collections.Counter()
-    for j, cells in enumerate(frame.itertuples(index=False, name=None)):
-        position = offset + j
-        row, result, error = worker.row(position, f"{spec.source} row {position + 1}",
-                                        tuple(_python(c) for c in cells))
+    first_row, position = start
+    for j, values in enumerate(frame.itertuples(index=False, name=None)):
+        cells = tuple(_python(c) for c in values)
+        if _blank(cells):
+            statuses[BLANK] += 1
+            continue
+        row, result, error = worker.row(position, f"{spec.source} row {first_row + j + 1}", cells)
         rows.append(worker.layout.csv_cells(row))
         statuses[row["status"]] += 1
         for i, name in enumerate(spec.reports):
             tallies[i].add(contribution(worker.pack, name, position, result, row["id"], error))
+        position += 1
     out = pd.DataFrame(rows, columns=list(worker.layout.columns), dtype=object)
     return out, tallies, dict(statuses)
 
@@ -123,13 +133,23 @@ def _done_part(path: pathlib.Path) -> tuple[list[Tally], dict]:
     return pickle.loads(_tally_path(path).read_bytes())
 
 
-def _offsets(ddf: Any) -> list[int]:
-    lengths = ddf.map_partitions(len).compute()
-    out, total = [], 0
-    for n in lengths:
-        out.append(total)
-        total += int(n)
+def _offsets(ddf: Any) -> list[tuple[int, int]]:
+    """Where each partition starts: (rows before it, households before it), blank rows being
+    rows of the input but not households."""
+    import pandas as pd
+    counts = ddf.map_partitions(lambda f: pd.Series([len(f), _blank_rows(f)]), meta=(None, int)).compute()
+    values = [int(v) for v in counts.tolist()]
+    out, rows, households = [], 0, 0
+    for n, blank in zip(values[0::2], values[1::2]):
+        out.append((rows, households))
+        rows += n
+        households += n - blank
     return out
+
+
+def _blank_rows(frame: Any) -> int:
+    return sum(_blank(tuple(_python(c) for c in cells))
+               for cells in frame.itertuples(index=False, name=None))
 
 
 def _parts(ddf: Any, pack: str, overrides: Sequence[str], as_of: str | None, lang: str,
@@ -148,8 +168,8 @@ def _parts(ddf: Any, pack: str, overrides: Sequence[str], as_of: str | None, lan
                  ignore=ignore, reports=reports, source=source)
     Worker(spec, loaded)        # every header problem now, in the client, before any task runs
     offsets = _offsets(ddf)
-    parts = [dask.delayed(_partition)(p, spec, off)
-             for p, off in zip(ddf.to_delayed(), offsets)]
+    parts = [dask.delayed(_partition)(p, spec, start)
+             for p, start in zip(ddf.to_delayed(), offsets)]
     layout = Layout(loaded, values)
     import pandas as pd
     meta = pd.DataFrame({c: pd.Series(dtype=object) for c in layout.columns})
@@ -200,6 +220,7 @@ def run(ddf: Any, pack: str, output: str | pathlib.Path, *, overrides: Sequence[
         statuses.update(counts)
         for tally, part in zip(tallies, part_tallies):
             tally.merge(part)
+    blank = statuses.pop(BLANK, 0)
     done = {name: tally.finish(loaded, name, as_of) for name, tally in zip(reports, tallies)}
     return DaskResult(sum(statuses.values()), {s: statuses.get(s, 0) for s in HOUSEHOLD_STATUSES},
-                      done, str(output))
+                      done, str(output), blank)
