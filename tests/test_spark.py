@@ -102,8 +102,8 @@ def test_csv_equals_the_local_run_byte_for_byte(spark, yuxi_parquet: pathlib.Pat
     assert invalid == {"4": "h.parquet row 5 A28: 必须是数字（现在是 '很多'）；不会自动转换，空白表示未知",
                        "6": "h.parquet row 7 A28: 数字中不能有千位分隔符（现在是 '5,000'）",
                        "21": "h.parquet row 23 A4: 必须填“是”或“否”（或 true/false）（现在是 '是的'）；空白表示未知",
-                       "30": "h.parquet row 32: collected_on: the record has no collected_on date, so "
-                             "give as_of= (the date whose parameter values apply)"}
+                       "30": "h.parquet row 32: collected_on: 记录没有采集日期（collected_on），请给出 "
+                             "as_of（命令行用 --as-of）：适用哪一天的参数值"}
     assert [r["id"] for r in rows[9:11]] == ["YX-0009", "YX-0010"]     # the blank row is skipped
 
 

@@ -196,7 +196,10 @@ def _as_of(as_of: dt.date | str | None, canonical: dict) -> dt.date:
     if collected:
         return dt.date.fromisoformat(collected)
     raise RecordError([Problem("the record has no collected_on date, so give as_of= (the date "
-                               "whose parameter values apply)", path="collected_on")],
+                               "whose parameter values apply; --as-of on the command line)",
+                               path="collected_on",
+                               zh="记录没有采集日期（collected_on），请给出 as_of（命令行用 --as-of）："
+                                  "适用哪一天的参数值")],
                       record_id=canonical.get("id"))
 
 
