@@ -17,9 +17,9 @@ from the one-process sum in its last binary digit (the additions are grouped dif
     result.statuses, result.reports["stats_table"].to_csv()
 
 The output directory is a path every worker can write (a shared file system): parts are written
-with pathlib and renamed when complete. Members and other tables must be nested in the households frame (a list column, e.g. from a
-Parquet list<struct> column or a groupby), since a partition holds whole households. Requires the
-`dask` extra (dask[dataframe]); `distributed` for a cluster.
+with pathlib and renamed when complete. Members and other tables must be nested in the households
+frame (a list column, e.g. from a Parquet list<struct> column or a groupby), since a partition
+holds whole households. Requires the `dask` extra (dask[dataframe]); `distributed` for a cluster.
 """
 from __future__ import annotations
 
