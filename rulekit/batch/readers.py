@@ -210,6 +210,36 @@ def parquet_table(path: pathlib.Path, batch_size: int = 2048) -> Table:
     return Table(path.name, header, rows, lambda: meta.metadata.num_rows)
 
 
+def csv_blocks(path: pathlib.Path, size: int) -> Iterator[tuple[int, int, bytes]]:
+    """The bytes of a CSV file after its first line, in blocks of whole lines of about `size`
+    bytes: (lines before the block, its offset in the file, its bytes). The columnar route of a
+    run parses these itself (the header is one line: columnar_run checks it)."""
+    with path.open("rb") as f:
+        offset = len(f.readline())      # the header, read by csv_table
+        lines = 1
+        rest = b""
+        while block := f.read(size):
+            block = rest + block
+            cut = block.rfind(b"\n") + 1
+            rest = block[cut:]
+            if cut:
+                yield lines, offset, block[:cut]
+                # lines as the csv module counts them: a lone carriage return ends one too
+                lines += block.count(b"\n", 0, cut)
+                if b"\r" in block:
+                    lines += block.count(b"\r", 0, cut) - block.count(b"\r\n", 0, cut)
+                offset += cut
+        if rest:
+            yield lines, offset, rest
+
+
+def parquet_batches(path: pathlib.Path, batch_size: int) -> Iterator[Any]:
+    """The rows of a Parquet file as Arrow record batches of up to `batch_size` rows, in file
+    order, columns in the header's order (the columnar route of a run reads these, not cells)."""
+    pq = need("pyarrow.parquet", "parquet", path)
+    yield from pq.ParquetFile(path).iter_batches(batch_size=batch_size)
+
+
 def jsonl_documents(path: pathlib.Path, encoding: str = "utf-8-sig") -> Documents:
     """One JSON record per line; the text goes to the worker, which parses it (in parallel)."""
     _check_encoding(path, encoding)

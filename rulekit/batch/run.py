@@ -82,6 +82,7 @@ class Summary:
     unread_sheets: tuple[str, ...]
     resumed_from: int
     seconds: float
+    route: str = "rows"                       # "columnar" when columnar_run.py did the work
 
     @property
     def complete(self) -> bool:
@@ -141,7 +142,7 @@ class WorkerSpec:
 
 @attrs.frozen
 class ChunkOut:
-    text: str
+    text: str | bytes                           # bytes: UTF-8 already (the columnar route)
     full: str
     tallies: tuple[tuple[tuple, ...], ...]      # per report, each row's contribution
     statuses: dict[str, int]
@@ -161,6 +162,7 @@ class Worker:
         self.plan = (C.plan_table(C.household_mapping(pspec), spec.header, spec.source, spec.ignore)
                      if spec.header is not None else None)
         self.layout = Layout(self.pack, spec.values)
+        self.columnar: Any = None        # the columnar route's tables, built on its first batch
         self.index = None
         if spec.index:
             tables = {}
@@ -196,7 +198,14 @@ class Worker:
             return Layout.error_row(position, rid, f"{where}: {word}{e}"), None, f"{where}: {e}"
         return self.layout.result_row(position, result), result, None
 
-    def process(self, chunk: list[tuple[int, str, Any]]) -> ChunkOut:
+    def process(self, chunk: Any) -> ChunkOut:
+        """The output of a chunk: a list of (position, where, cells) rows, or an Arrow batch of
+        the columnar route (columnar_run.py)."""
+        if not isinstance(chunk, list):
+            from rulekit.batch.columnar_run import Route
+            if self.columnar is None:
+                self.columnar = Route(self)
+            return self.columnar.process(chunk)
         out = io.StringIO()
         writer = csv.writer(out) if self.spec.csv_output else None
         full: list[str] = []
@@ -231,12 +240,12 @@ def _located(where: str, problems: list[Problem], origins: dict, lang: str) -> s
 _WORKER: Worker | None = None     # one per worker process (set by its initializer)
 
 
-def _init_worker(spec: WorkerSpec) -> None:
+def _init_worker(spec: WorkerSpec, pack: Pack | None = None) -> None:
     global _WORKER
-    _WORKER = Worker(spec)
+    _WORKER = Worker(spec, pack)
 
 
-def _process(chunk: list[tuple[int, str, Any]]) -> ChunkOut:
+def _process(chunk: Any) -> ChunkOut:
     assert _WORKER is not None
     return _WORKER.process(chunk)
 
@@ -325,7 +334,7 @@ class Outputs:
         return {"fingerprint": head["fingerprint"], "checkpoint": point}
 
     def write(self, chunk: ChunkOut) -> None:
-        self.files["out"].write(chunk.text.encode("utf-8"))
+        self.files["out"].write(chunk.text if isinstance(chunk.text, bytes) else chunk.text.encode("utf-8"))
         if "full" in self.files:
             self.files["full"].write(chunk.full.encode("utf-8"))
         if "tally" in self.files:
@@ -428,16 +437,37 @@ def _chunks(rows: Iterable[tuple[str, Any]], skip: int, size: int,
         yield chunk
 
 
-def _pool(workers: int, spec: WorkerSpec) -> ProcessPoolExecutor | None:
+def _route(job: Job, pack: Pack, local: Worker) -> str:
+    """"columnar" when columnar_run.py gives this run's output (the same bytes, faster)."""
+    from rulekit.batch import columnar_run
+    return "columnar" if columnar_run.applies(job, pack, local) else "rows"
+
+
+def _batches(job: Job, local: Worker, skip: int, blank: list[int]) -> Iterator[Any]:
+    """The columnar route's chunks: Arrow batches of `chunk_size` x BATCH_FACTOR rows (and row
+    chunks for what only the csv module reads exactly)."""
+    from rulekit.batch import columnar_run as cr
+    assert local.plan is not None
+    rows = job.chunk_size * cr.BATCH_FACTOR
+    pieces = (cr.parquet_pieces(job.input, rows) if job.input.suffix.lower() == ".parquet" else
+              cr.csv_pieces(job.input, len(local.plan.header), rows * cr.CSV_LINE_BYTES))
+    return cr.batches(pieces, local.plan, skip, blank, job.chunk_size)
+
+
+def _pool(workers: int, spec: WorkerSpec, pack: Pack) -> ProcessPoolExecutor | None:
     """`workers` started processes, or None for one. Started here, before any thread of ours
     (the progress bar's) exists. Fork where the platform has it: a forked worker does not import
     the caller's main module again (spawn would rerun a script that lacks the __main__ guard);
-    elsewhere spawn, with that guard needed, as usual for multiprocessing."""
+    elsewhere spawn, with that guard needed, as usual for multiprocessing. A forked worker keeps
+    the main process's loaded pack (its digest still checked), so it starts at once; a spawned
+    one loads the pack itself."""
     if workers <= 1:
         return None
     methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(spec,))
+    fork = "fork" in methods
+    ctx = multiprocessing.get_context("fork" if fork else "spawn")
+    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                               initargs=(spec, pack if fork else None))
     for f in [pool.submit(_ready) for _ in range(workers)]:
         f.result()
     return pool
@@ -546,10 +576,12 @@ def run(job: Job, *, progress: bool | None = None,
             local = Worker(spec, pack)
         blank = [0]
         bar = None
-        work = _chunks(source.rows(), done, job.chunk_size, blank)
+        route = _route(job, pack, local)
+        work: Iterator[Any] = (_chunks(source.rows(), done, job.chunk_size, blank) if route == "rows"
+                               else _batches(job, local, done, blank))
         pool = None
         try:
-            pool = _pool(job.workers, spec)
+            pool = _pool(job.workers, spec, pack)
             results = _ordered(work, pool, job.workers, local)
             bar = _progress(source, done, job.lang, progress)
             for out in results:
@@ -587,7 +619,7 @@ def run(job: Job, *, progress: bool | None = None,
                            for s in ("decided", "needs_review", "undetermined")}
     return Summary(outputs.rows, {s: outputs.statuses.get(s, 0) for s in HOUSEHOLD_STATUSES},
                    decisions, blank[0], job.output, job.full, report_paths, unattached,
-                   tuple(unread), done, time.monotonic() - started)
+                   tuple(unread), done, time.monotonic() - started, route)
 
 
 def _engine_version() -> str:

@@ -1,0 +1,669 @@
+"""The columnar route of a batch run: whole Arrow batches converted, decided and formatted at
+once, with output byte for byte the row route's.
+
+`rulekit run` reads, converts and formats every row in Python (run.py); for a flat-fact pack with
+a columnar function (engine/columnar.py) nearly all of that time is spent outside the decision.
+When the route applies (`applies`), the main process reads Arrow record batches instead of cells
+(`batches`: blank rows counted and dropped, positions assigned, a resumed run's rows skipped) and
+the workers (`Route.process`) convert each column strictly and vectorised, evaluate the columns,
+and build the output lines as Arrow strings. Nothing is decided differently: a cell the vectorised
+conversion cannot take exactly as `columns.convert`/`FROM_TEXT` would (text that is not a plain
+number, a yes/no in a number column, a NaN, a missing id...), a value so large that integer and
+float arithmetic could differ, and every row the columnar function leaves (`Columns.fallback`) go
+through `Worker.row`, the row route itself, so error rows and undetermined rows are its own. The
+chunks travel through run.py's pool, journal and checkpoints unchanged; only what a chunk holds
+differs (a `Batch` instead of a list of rows).
+
+Parquet is read by Arrow. CSV (UTF-8) is read in blocks of lines: a block Arrow parses exactly as
+the csv module would (no quote, no empty line, no lone carriage return...) becomes a Batch; any
+other block is read by the csv module and goes to the row route as it is, and from the first quote
+on (a quoted cell may hold a line break) the rest of the file does, so line numbers, blank rows and
+parse errors are the row route's.
+
+The route does not apply to (and run.py keeps the row route for) JSONL output (its numbers keep
+the int/float type of the input, which columns do not carry), `--full` and `--report` (they need
+each household's Result), packs with `**` (integer powers are exact per row, not in floats),
+value columns other than computed values, CSV in other encodings, and XLSX or JSON input.
+"""
+from __future__ import annotations
+
+import collections
+import csv
+import io
+import math
+import pickle
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import attrs
+
+from rulekit.batch.rows import cell, household_status
+
+BATCH_FACTOR = 64             # rows per Arrow batch: the run's chunk size times this
+CSV_LINE_BYTES = 256          # CSV blocks are read by size: rows per batch times this
+EXACT = 1e15                  # below this, float and integer arithmetic agree and cells print as ints
+STATUSES = ("decided", "needs_review", "undetermined")     # household_status's order of precedence
+# Python's str.strip() whitespace, as a regular expression class (for an all-blank text cell)
+_SPACE = "".join(f"\\x{{{ord(c):x}}}" for c in map(chr, range(0x3001)) if c.isspace())
+_BLANK_TEXT = f"^[{_SPACE}]*$"
+_PLAIN_NUMBER = r"^-?[0-9]{1,15}(\.[0-9]+)?$"   # numbers Arrow's cast reads as float() does
+_QUOTE = '[,"\r\n]'                            # what makes the csv module quote a field
+_BOOL_TEXT = {"是": True, "否": False, "true": True, "false": False, "True": True,
+              "False": False, "TRUE": True, "FALSE": False}
+
+
+def applies(job: Any, pack: Any, worker: Any) -> bool:
+    """Whether the columnar route gives this run's output (else the row route does)."""
+    spec = pack.spec
+    suffix = job.input.suffix.lower()
+    if not spec.facts or suffix not in (".parquet", ".csv") or worker.plan is None:
+        return False
+    if job.output.suffix.lower() != ".csv" or job.full is not None or job.reports:
+        return False
+    if job.as_of is None or job.members is not None or job.tables:
+        return False
+    if any(f["type"] not in ("number", "integer", "bool") or f.get("values")
+           for f in spec.facts.values()):
+        return False
+    try:
+        _warm()
+    except ImportError:
+        return False
+    fn = pack.compiled_columnar
+    source = getattr(fn, "source", None)
+    if source is None or source.count("_pow(") > source.count("def _pow("):   # a power is used
+        return False
+    plan = worker.plan
+    read = {path[0] for _, _, path, _, _ in plan.columns}
+    if plan.unheaded or read != set(spec.facts) | {"id"}:
+        return False
+    outcome_statuses = {o.status for d in spec.decisions.values() for o in d.outcomes}
+    if not outcome_statuses <= set(STATUSES):
+        return False
+    computed = {n for n, c in spec.computed.items() if not c.per}
+    if not all(v in computed for v in worker.layout.values):
+        return False
+    return suffix != ".csv" or _plain_csv(job.input, job.encoding)     # reads the file: last
+
+
+def _warm() -> None:
+    """Import what the route uses now, before run.py forks the workers, so that they inherit it
+    instead of each importing it again."""
+    import numpy  # noqa: F401
+    import pyarrow.compute  # noqa: F401
+    import pyarrow.csv  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+
+
+# -- the main process: Arrow batches in input order ----------------------------------------------------
+
+@attrs.frozen
+class Batch:
+    """A chunk of the columnar route: the non-blank rows of a stretch of the input, only the
+    columns the plan reads, with the position of the first row and each row's place in the file
+    (its row number from 1, blank rows counted, as the row route's `where` says)."""
+    records: Any                  # pyarrow.RecordBatch
+    first: int
+    lines: Any                    # numpy int64 array, one per row
+    where: str                    # before a row's number: "households.csv:", "households.parquet row "
+
+    def __reduce__(self) -> tuple:
+        """Pickled inside with protocol 5, which writes Arrow's buffers as they are (the pool's
+        pickler uses protocol 4, which goes through copies)."""
+        return _unpickle, (pickle.dumps((self.records, self.first, self.lines, self.where), protocol=5),)
+
+
+def _unpickle(data: bytes) -> Batch:
+    return Batch(*pickle.loads(data))
+
+
+def batches(pieces: Iterable[Any], plan: Any, skip: int, blank: list[int],
+            chunk_size: int) -> Iterator[Any]:
+    """The chunks of the run: a Batch for each Arrow piece (records, row numbers, where), and the
+    row route's chunks (lists of (position, where, cells)) for rows given as (where, cells). Blank
+    rows are counted in `blank[0]` and take no position; rows before position `skip` (written by
+    an interrupted run) are left out."""
+    columns = [i for i, _, _, _, _ in plan.columns]
+    position = 0
+    for piece in pieces:
+        if not isinstance(piece, tuple):
+            chunk: list = []
+            for where, cells in piece:
+                if cells is None:
+                    blank[0] += 1
+                    continue
+                if position >= skip:
+                    chunk.append((position, where, cells))
+                    if len(chunk) >= chunk_size:
+                        yield chunk
+                        chunk = []
+                position += 1
+            if chunk:
+                yield chunk
+            continue
+        rb, lines, where = piece
+        keep = _not_blank(rb)
+        if keep is not None:
+            blank[0] += rb.num_rows - int(keep.sum())
+            rb = rb.filter(arrow(keep))
+            lines = lines[keep]
+        m = rb.num_rows
+        if position + m <= skip:
+            position += m
+            continue
+        if position < skip:
+            rb, lines = rb.slice(skip - position), lines[skip - position:]
+            position = skip
+        if rb.num_rows:
+            yield Batch(rb.select(columns), position, lines, where)
+        position += rb.num_rows
+
+
+def parquet_pieces(path: Any, rows: int) -> Iterator[tuple]:
+    """A Parquet file's record batches, each with its rows' numbers (from 1)."""
+    import numpy as np
+
+    from rulekit.batch.readers import parquet_batches
+    line = 0
+    for rb in parquet_batches(path, rows):
+        yield rb, np.arange(line + 1, line + rb.num_rows + 1, dtype=np.int64), f"{path.name} row "
+        line += rb.num_rows
+
+
+def csv_pieces(path: Any, width: int, size: int) -> Iterator[Any]:
+    """A CSV file (checked by _plain_csv) in blocks of lines: Arrow pieces for the blocks Arrow
+    parses exactly as the csv module does (no quote, no empty line, no lone carriage return, no
+    NUL, every line of the header's width and under the csv module's field limit); the block's
+    rows as the csv module reads them otherwise, and from the first quote on (a quoted cell may
+    hold line breaks) every remaining row."""
+    from rulekit.batch.readers import csv_blocks
+    for before, offset, block in csv_blocks(path, size):
+        if b'"' in block:
+            yield _csv_rows(path, before, offset=offset)
+            return
+        piece = _arrow_block(block, width)
+        if piece is None:
+            yield _csv_rows(path, before, text=block.decode("utf-8"))
+        else:
+            rb, count = piece
+            yield rb, _line_numbers(before, count), f"{path.name}:"
+
+
+def _line_numbers(before: int, count: int) -> Any:
+    import numpy as np
+    return np.arange(before + 1, before + count + 1, dtype=np.int64)
+
+
+def _arrow_block(block: bytes, width: int) -> tuple[Any, int] | None:
+    """(the block parsed by Arrow, every cell as text, its line count), or None when the csv
+    module might read it otherwise."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+    if b"\x00" in block or (b"\r" in block and block.count(b"\r") != block.count(b"\r\n")):
+        return None
+    ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+    if not block.endswith(b"\n"):
+        ends = np.append(ends, len(block))
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    sizes = ends - starts
+    crlf = np.frombuffer(block, dtype=np.uint8)[np.maximum(ends - 1, 0)] == 13
+    if (sizes - crlf < 1).any() or sizes.max() >= csv.field_size_limit():
+        return None
+    names = [str(i) for i in range(width)]
+    try:
+        table = pcsv.read_csv(
+            pa.py_buffer(block),
+            read_options=pcsv.ReadOptions(column_names=names, block_size=len(block) + 1,
+                                          use_threads=False),
+            parse_options=pcsv.ParseOptions(quote_char=False, escape_char=False,
+                                            newlines_in_values=False, ignore_empty_lines=False),
+            convert_options=pcsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                strings_can_be_null=False, check_utf8=True))
+    except pa.ArrowInvalid:
+        return None
+    if table.num_rows != len(ends):
+        return None
+    return pa.RecordBatch.from_arrays([c.combine_chunks() for c in table.columns], names), len(ends)
+
+
+def _csv_rows(path: Any, before: int, *, text: str | None = None,
+              offset: int | None = None) -> Iterator[tuple[str, tuple | None]]:
+    """Rows read by the csv module exactly as readers.csv_table reads them, from a block's text
+    or from a byte offset to the end of the file, numbered after `before` lines."""
+    from rulekit.batch.readers import BatchError, _blank
+    if text is not None:
+        f: Any = io.StringIO(text, newline="")
+    else:
+        raw = path.open("rb")
+        raw.seek(offset)
+        f = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+    with f:
+        reader = csv.reader(f)
+        line = 0
+        try:
+            for cells in reader:
+                where = f"{path.name}:{before + line + 1}"
+                line = reader.line_num
+                yield where, (None if _blank(cells) else tuple(cells))
+        except csv.Error as e:
+            raise BatchError(f"{path}:{before + line + 1}: {e}") from None
+
+
+def _plain_csv(path: Any, encoding: str) -> bool:
+    """A CSV file the columnar route reads as the row route does: UTF-8 (BOM or not) throughout,
+    its header one line without quotes or carriage returns inside."""
+    import codecs
+    try:
+        if codecs.lookup(encoding).name not in ("utf-8", "utf-8-sig"):
+            return False
+    except LookupError:
+        return False
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as f:
+        head = f.readline()
+        if b'"' in head or b"\r" in head.rstrip(b"\r\n") or not head.endswith(b"\n"):
+            return False
+        try:
+            decoder.decode(head)
+            while block := f.read(1 << 22):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
+def _not_blank(rb: Any) -> Any:
+    """Rows with a cell that is neither empty nor blank text (as readers._blank), or None when
+    every row has one (the common case, known without looking at a value)."""
+    import numpy as np
+    import pyarrow.compute as pc
+    if any(not _is_text(c.type) and c.null_count == 0 for c in rb.columns):
+        return None
+    blank = np.ones(rb.num_rows, dtype=bool)
+    for c in rb.columns:
+        empty = c.is_null()
+        if _is_text(c.type):      # null or true: never null
+            empty = pc.or_kleene(pc.match_substring_regex(c, _BLANK_TEXT), empty)
+        blank &= numpy(empty)
+        if not blank.any():
+            return None
+    return ~blank if blank.any() else None
+
+
+def _is_text(t: Any) -> bool:
+    import pyarrow as pa
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
+
+
+# -- a worker: convert, decide, format -----------------------------------------------------------------
+
+class Route:
+    """One worker's columnar route: the tables that turn codes into output cells, built once."""
+
+    def __init__(self, worker: Any) -> None:
+        self.worker = worker
+        self.pack = worker.pack
+        self.plan = worker.plan
+        self.layout = worker.layout
+        self.as_of = worker.spec.as_of
+        spec = self.pack.spec
+        self.decisions = [(name, hit, list(spec.decisions[name].outcomes))
+                          for name, hit, _ in self.layout.decisions]
+        self.rules = list(spec.rules)
+        self.width = len(self.plan.header)
+        self.kinds = [(path[0], kind) for _, _, path, kind, _ in self.plan.columns]
+        # digits of a row's answer: per first-hit decision its outcome code + 1, per collect
+        # decision one per outcome, then one per rule; radix of each digit
+        self.radix = [len(o) + 1 if hit == "first" else 2 for _, hit, outs in self.decisions
+                      for o in ([outs] if hit == "first" else outs)] + [2] * len(self.rules)
+        self.answers: dict[Any, tuple[str, tuple[int, ...]]] = {}   # digits key -> text, statuses
+
+    def process(self, batch: Batch) -> Any:
+        import numpy as np
+
+        from rulekit.batch.run import ChunkOut
+        n = batch.records.num_rows
+        facts, ids, fallback = self.columns(batch.records)
+        try:
+            cols = self.pack.evaluate_columns(facts, as_of=self.as_of)
+        except ValueError:        # a parameter without a value in force: every row per row
+            cols = None
+            fallback[:] = True
+        statuses: collections.Counter = collections.Counter()
+        decisions: collections.Counter = collections.Counter()
+        lines = None
+        if cols is not None and not fallback.all():
+            fallback |= cols.fallback
+            lines, codes, odd = self.lines(batch, cols, ids)
+            fallback |= odd
+            ok = ~fallback
+            names = ["", *(name for name, _, _ in self.decisions)]
+            for k, name in enumerate(names):
+                for code, count in enumerate(np.bincount(codes[:, k][ok], minlength=len(STATUSES))):
+                    if count:
+                        (decisions if k else statuses)[(name, STATUSES[code]) if k else
+                                                       STATUSES[code]] += int(count)
+        rows = self.by_row(batch, np.flatnonzero(fallback), statuses, decisions)
+        return ChunkOut(_splice(lines, fallback, rows, n), "", (), dict(statuses), dict(decisions), n)
+
+    # -- conversion --------------------------------------------------------------------------------
+
+    def columns(self, records: Any) -> tuple[dict, Any, Any]:
+        """(fact -> numpy column, the ids as Arrow text, rows for the row route)."""
+        import numpy as np
+        n = records.num_rows
+        fallback = np.zeros(n, dtype=bool)
+        facts: dict[str, Any] = {}
+        ids = None
+        for j, (name, kind) in enumerate(self.kinds):
+            column = _plain(records.column(j))
+            if name == "id":
+                ids, bad = _id_column(column)
+            elif kind == "bool":
+                facts[name], bad = _bool_column(column)
+            else:
+                facts[name], bad = _number_column(column, kind)
+            fallback |= bad
+        return facts, ids, fallback
+
+    # -- output lines --------------------------------------------------------------------------------
+
+    def lines(self, batch: Batch, cols: Any, ids: Any) -> tuple[Any, Any, Any]:
+        """Every row's CSV line as Arrow text (the row route's lines replace those of fallback
+        rows, which hold anything); the status codes, one row per row (household, then each
+        decision); and the rows whose values only the row route prints exactly."""
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        n = cols.n
+        texts, codes = self.answer(cols)
+        cells: list[Any] = [arrow(np.arange(batch.first, batch.first + n)).cast(pa.string()),
+                            _quoted(ids), texts]
+        odd = np.zeros(n, dtype=bool)
+        for v in self.layout.values:
+            text, bad = value_cells(cols.computed[v], n)
+            odd |= bad
+            cells.append(text)
+        cells[-1] = pc.binary_join_element_wise(cells[-1], text_scalar("\r\n"), text_scalar(""))
+        return pc.binary_join_element_wise(*cells, text_scalar(",")), codes, odd
+
+    def answer(self, cols: Any) -> tuple[Any, Any]:
+        """The cells from `status` to `errors` of every row, as one Arrow text per row, and the
+        status codes. A row's answer is a few digits (outcome codes, hits, fired rules); each
+        distinct answer is formatted once per worker and kept."""
+        import numpy as np
+        n = cols.n
+        digits = []
+        for name, hit, outs in self.decisions:
+            if hit == "first":
+                digits.append(np.broadcast_to(cols.outcomes[name] + 1, (n,)))
+            else:
+                digits += [np.broadcast_to(cols.hits[name][o.id], (n,)) for o in outs]
+        digits += [np.broadcast_to(cols.rules[r], (n,)) for r in self.rules]
+        keys, inverse, first = _distinct(digits, self.radix)
+        if len(self.answers) > 100_000:
+            self.answers.clear()
+        known = [self.answers.get(k) for k in keys.tolist()]
+        for u, hit in enumerate(known):
+            if hit is None:
+                row = int(first[u])
+                known[u] = self.answers[keys[u].item()] = self.format([int(d[row]) for d in digits])
+        codes = np.array([c for _, c in known], dtype=np.int64).reshape(len(known), -1)
+        return texts([t for t, _ in known]).take(arrow(inverse)), codes[inverse]
+
+    def format(self, answer: list[int]) -> tuple[str, tuple[int, ...]]:
+        """The cells `status` .. `errors` of one answer (as Layout.csv_cells writes them, quoted
+        as the csv module quotes), and its status codes (household, then each decision)."""
+        digits = iter(answer)
+        cells: list[str] = []
+        codes = []
+        for _, hit, outs in self.decisions:
+            if hit == "first":
+                code = next(digits) - 1
+                held = [outs[code]] if code >= 0 else []
+                status = held[0].status if held else "undetermined"
+                cells += [held[0].id if held else "", held[0].label if held else ""]
+            else:
+                held = [o for o in outs if next(digits)]
+                status = household_status([o.status for o in held])
+                cells += [";".join(o.id for o in held), "；".join(o.label for o in held)]
+            cells += [status, "", "；".join(o.review for o in held if o.status == "needs_review")]
+            codes.append(STATUSES.index(status))
+        fired = " ".join(r for r in self.rules if next(digits))
+        household = household_status([STATUSES[c] for c in codes])
+        out = io.StringIO()
+        csv.writer(out, lineterminator="").writerow([household, ""] + cells + [fired, ""])
+        return out.getvalue(), (STATUSES.index(household), *codes)
+
+    # -- the rows left to the row route --------------------------------------------------------------
+
+    def by_row(self, batch: Batch, rows: Any, statuses: collections.Counter,
+               decisions: collections.Counter) -> list[str]:
+        """The CSV lines of `rows` made by the row route (Worker.row), counted like its own."""
+        if not len(rows):
+            return []
+        picked = batch.records.take(arrow(rows))
+        values = [c.to_pylist() for c in picked.columns]
+        where = [i for i, _, _, _, _ in self.plan.columns]
+        out = io.StringIO()
+        writer = csv.writer(out)
+        texts = []
+        for k, i in enumerate(rows):
+            cells: list[Any] = [None] * self.width
+            for j, col in zip(where, values):
+                cells[j] = col[k]
+            position = batch.first + int(i)
+            row, _, _ = self.worker.row(position, f"{batch.where}{int(batch.lines[i])}", tuple(cells))
+            statuses[row["status"]] += 1
+            for name, d in (row.get("decisions") or {}).items():
+                decisions[(name, d["status"])] += 1
+            out.seek(0)
+            out.truncate()
+            writer.writerow(self.layout.csv_cells(row))
+            texts.append(out.getvalue())
+        return texts
+
+
+# -- columns, converted strictly -----------------------------------------------------------------------
+
+def _plain(column: Any) -> Any:
+    """A dictionary-encoded column as its values."""
+    import pyarrow as pa
+    return column.dictionary_decode() if pa.types.is_dictionary(column.type) else column
+
+
+def _missing(column: Any) -> Any:
+    import numpy as np
+    if not column.null_count:
+        return np.zeros(len(column), dtype=bool)
+    return numpy(column.is_null())
+
+
+
+def _number_column(column: Any, kind: str) -> tuple[Any, Any]:
+    """A number or whole-number fact: (float64 values, rows the row route must take). Those are:
+    a missing cell, a non-finite number, a non-whole number for a whole-number fact, a value of
+    1e15 or more, and every cell that is not an Arrow number or a plain decimal text."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    n = len(column)
+    t = column.type
+    if pa.types.is_integer(t) or pa.types.is_floating(t):
+        values = numpy(column.cast(pa.float64(), safe=False))
+        bad = _missing(column)
+    elif _is_text(t):         # a null matches nothing: false
+        plain = pc.and_kleene(pc.match_substring_regex(column, _PLAIN_NUMBER), column.is_valid())
+        bad = ~numpy(plain)
+        text = pc.if_else(plain, column, text_scalar("0"))
+        values = numpy(text.cast(pa.float64()))
+    else:                    # yes/no, dates, decimals...: the row route says what is wrong
+        return np.zeros(n), np.ones(n, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        bad = bad | ~(np.abs(values) < EXACT)          # NaN and infinities too
+        if kind == "integer":
+            bad |= values != np.floor(values)
+    return np.where(bad, 0.0, values), bad
+
+
+def _bool_column(column: Any) -> tuple[Any, Any]:
+    """A yes/no fact: Arrow booleans, or the text 是/否/true/false (other cells: the row route)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    n = len(column)
+    if pa.types.is_boolean(column.type):
+        values = pc.and_kleene(column, column.is_valid()) if column.null_count else column
+        return numpy(values), _missing(column)
+    if _is_text(column.type):
+        index = pc.index_in(column, value_set=texts(list(_BOOL_TEXT)))
+        known = numpy(index.is_valid())
+        code = np.where(known, numpy(index.cast(pa.int64())), 0)
+        return np.array(list(_BOOL_TEXT.values()))[code] & known, ~known
+    return np.zeros(n, dtype=bool), np.ones(n, dtype=bool)
+
+
+def _id_column(column: Any) -> tuple[Any, Any]:
+    """The household ids as text, and the rows the row route must take (no id, a blank id, a
+    whole number of 15 digits or more, an id that is not text or a whole number)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    n = len(column)
+    if _is_text(column.type):
+        blank = pc.or_kleene(pc.match_substring_regex(column, _BLANK_TEXT), column.is_null())
+        return column.cast(pa.string()), numpy(blank)
+    if pa.types.is_integer(column.type):
+        values = numpy(column.cast(pa.float64(), safe=False))
+        bad = _missing(column) | ~(np.abs(values) < EXACT)
+        return column.cast(pa.string()), bad
+    return pa.nulls(n, pa.string()), np.ones(n, dtype=bool)
+
+
+# -- cells, formatted as rows.cell() does ------------------------------------------------------------
+
+def value_cells(values: Any, n: int) -> tuple[Any, Any]:
+    """One value column as CSV cells equal to `cell()` of each value, and the rows where the
+    value is too large or not finite (float and integer arithmetic may differ there: the row
+    route decides them)."""
+    import numpy as np
+    values = np.asarray(values)
+    if values.ndim == 0:       # a value computed from parameters only: the same on every row
+        return texts([cell(values.item())] * n), np.zeros(n, dtype=bool)
+    if values.dtype == bool:
+        return texts(["否", "是"]).take(arrow(values.astype(np.int8))), np.zeros(n, dtype=bool)
+    values = values.astype(np.float64, copy=False)
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.abs(values) < EXACT)
+    return float_cells(np.where(bad, 0.0, values)), bad
+
+
+def float_cells(values: Any) -> Any:
+    """`cell(v)` of every float of `values`, vectorised. Arrow writes the shortest round-trip
+    digits, as repr does, and whole numbers without a fraction, as cell() does; it differs in
+    where it switches to exponents (from 1e10; repr from 1e16 and below 1e-4) and in writing -0:
+    those few values are formatted by cell() itself."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    size = np.abs(values)
+    if (size < EXACT).all() and (values == np.floor(values)).all():   # whole numbers: 5x faster
+        return arrow(values.astype(np.int64)).cast(pa.string())
+    text = arrow(values).cast(pa.string())
+    with np.errstate(invalid="ignore"):
+        odd = ~(size < 1e10) | ((size < 1e-4) & (values != 0)) | ((values == 0) & np.signbit(values))
+    if odd.any():
+        text = pc.replace_with_mask(text, arrow(odd), texts([cell(float(v)) for v in values[odd]]))
+    return text
+
+
+def _quoted(text: Any) -> Any:
+    """Arrow text as the csv module writes fields: quoted, quotes doubled, when a field holds
+    a comma, a quote or a line break."""
+    import pyarrow.compute as pc
+    need = pc.match_substring_regex(text, _QUOTE)
+    if not pc.any(need).as_py():
+        return text
+    mark = text_scalar('"')
+    quoted = pc.binary_join_element_wise(mark, pc.replace_substring(text, '"', '""'), mark, text_scalar(""))
+    return pc.if_else(need, quoted, text)
+
+
+def _distinct(digits: list, radix: list[int]) -> tuple[Any, Any, Any]:
+    """(distinct rows as keys, each row's index among them, the first row of each) of columns
+    of small integers, each below its `radix`: one integer per row when they fit in 63 bits,
+    else the row's bytes."""
+    import numpy as np
+    if math.prod(radix) < 2 ** 63:
+        keys = np.zeros(len(digits[0]), dtype=np.int64)
+        weight = 1
+        for d, r in zip(digits, radix):
+            keys += d * np.int64(weight)
+            weight *= r
+    else:
+        packed = np.ascontiguousarray(np.stack(digits, axis=1).astype(
+            np.uint8 if max(radix) <= 256 else np.int64))
+        keys = packed.view(np.dtype((np.void, packed.shape[1] * packed.itemsize))).ravel()
+    keys, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    return keys, inverse.ravel(), first
+
+
+def _splice(lines: Any, fallback: Any, rows: list[str], n: int) -> bytes:
+    """The chunk's output: the vectorised lines, with the row route's lines in their places."""
+    import numpy as np
+    import pyarrow.compute as pc
+    if lines is None:
+        return "".join(rows).encode("utf-8")
+    if rows:
+        lines = pc.replace_with_mask(lines, arrow(fallback), texts(rows))
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset:lines.offset + n + 1]
+    return memoryview(lines.buffers()[2])[offsets[0]:offsets[-1]].tobytes()
+
+
+# -- Arrow <-> numpy without pyarrow's conversions ---------------------------------------------------
+# (pa.array, pa.scalar and Array.to_numpy import pandas when it is installed: a quarter of a second
+# per process, more than a whole batch takes)
+
+def numpy(array: Any) -> Any:
+    """The values of an Arrow array of booleans, int64 or float64 as numpy (a null's slot holds
+    whatever its buffer holds: callers mask nulls themselves)."""
+    import numpy as np
+    import pyarrow as pa
+    data = array.buffers()[1]
+    start, n = array.offset, len(array)
+    if pa.types.is_boolean(array.type):
+        bits = np.frombuffer(data, dtype=np.uint8)
+        return np.unpackbits(bits, count=start + n, bitorder="little")[start:].astype(bool)
+    dtype = {pa.int64(): np.int64, pa.float64(): np.float64}[array.type]
+    return np.frombuffer(data, dtype=dtype)[start:start + n]
+
+
+def arrow(values: Any) -> Any:
+    """A one-dimensional numpy array (numbers or booleans) as an Arrow array."""
+    import numpy as np
+    import pyarrow as pa
+    values = np.ascontiguousarray(values)
+    if values.dtype == bool:
+        bits = np.packbits(values, bitorder="little")
+        return pa.Array.from_buffers(pa.bool_(), len(values), [None, pa.py_buffer(bits)])
+    return pa.Array.from_buffers(pa.from_numpy_dtype(values.dtype), len(values),
+                                 [None, pa.py_buffer(values)])
+
+
+def texts(strings: list[str]) -> Any:
+    """Python strings as an Arrow text array."""
+    import numpy as np
+    import pyarrow as pa
+    data = [s.encode("utf-8") for s in strings]
+    offsets = np.zeros(len(data) + 1, dtype=np.int64)
+    np.cumsum([len(d) for d in data], out=offsets[1:])
+    small = offsets[-1] < 2 ** 31
+    return pa.Array.from_buffers(pa.string() if small else pa.large_string(), len(data),
+                                 [None, pa.py_buffer(offsets.astype(np.int32) if small else offsets),
+                                  pa.py_buffer(b"".join(data))])
+
+
+def text_scalar(text: str) -> Any:
+    return texts([text])[0]
