@@ -240,13 +240,17 @@ def resolve_pack_path(name_or_path: str | pathlib.Path) -> pathlib.Path:
 
 # -- the catalogue of requirements -----------------------------------------------------------------
 
+_SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 @functools.cache
 def catalogue(extra: tuple[str, ...] = ()) -> dict[str, dict]:
     """Requirement id -> entry (quote, where, kind, note, section): the shipped catalogue, plus
     the catalogue.yaml files a pack brings for a locality the shipped one does not cover."""
     out: dict[str, dict] = {}
     for path in (str(policies_root() / "catalogue.yaml"), *extra):
-        data = yaml.safe_load(pathlib.Path(path).read_text(encoding="utf-8")) or {}
+        text = pathlib.Path(path).read_text(encoding="utf-8")   # checked files: plain safe load,
+        data = yaml.load(text, Loader=_SAFE) or {}              # in C where PyYAML has libyaml
         for section, entries in data.items():
             for e in entries or []:
                 out.setdefault(e["id"], {**e, "section": section})
