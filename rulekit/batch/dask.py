@@ -36,8 +36,8 @@ import attrs
 
 from rulekit.batch.readers import BatchError, _blank, need
 from rulekit.batch.rows import HOUSEHOLD_STATUSES, Layout, Tally, contribution
-from rulekit.batch.run import Worker, WorkerSpec
-from rulekit.engine.pack import Pack, load_pack
+from rulekit.batch.run import Worker, WorkerSpec, load_checked
+from rulekit.engine.pack import Pack
 
 
 @attrs.frozen
@@ -157,13 +157,7 @@ def _parts(ddf: Any, pack: str, overrides: Sequence[str], as_of: str | None, lan
            source: str) -> tuple[list, Any, Pack]:
     dd = _dask()
     import dask
-    loaded = load_pack(pack, overrides=list(overrides))
-    missing = [r for r in reports if r not in loaded.compiled.reports]
-    if missing:
-        raise BatchError.of("batch_no_report", report=missing[0], pack=loaded.id,
-                            reports="、".join(loaded.compiled.reports) or "—")
-    if reports and as_of is None:
-        raise BatchError.of("batch_report_as_of")
+    loaded = load_checked(pack, overrides, as_of, reports)
     spec = _spec(loaded, pack, overrides, list(ddf.columns), as_of=as_of, lang=lang, values=values,
                  ignore=ignore, reports=reports, source=source)
     Worker(spec, loaded)        # every header problem now, in the client, before any task runs

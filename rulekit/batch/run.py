@@ -516,23 +516,12 @@ def run(job: Job, *, progress: bool | None = None,
         on_chunk: Callable[[int], None] | None = None) -> Summary:
     """Run `job`. `on_chunk(rows_written)` is called after each chunk (tests use it to interrupt)."""
     started = time.monotonic()
-    if job.as_of is not None:
-        try:
-            dt.date.fromisoformat(job.as_of)
-        except ValueError:
-            raise BatchError.of("batch_as_of", as_of=job.as_of) from None
     suffix = job.output.suffix.lower()
     if suffix not in (".csv", ".jsonl"):
         raise BatchError.of("batch_output_format", path=str(job.output))
     if job.full is not None and job.full.suffix.lower() != ".jsonl":
         raise BatchError.of("batch_full_format", path=str(job.full))
-    pack = load_pack(job.pack, overrides=list(job.overrides))
-    missing = [r for r in job.reports if r not in pack.compiled.reports]
-    if missing:
-        raise BatchError.of("batch_no_report", report=missing[0], pack=pack.id,
-                            reports="、".join(pack.compiled.reports) or "—")
-    if job.reports and job.as_of is None:
-        raise BatchError.of("batch_report_as_of")
+    pack = load_checked(job.pack, job.overrides, job.as_of, job.reports)
     if job.input.suffix.lower() == ".xlsx":
         if not job.input.is_file():
             raise BatchError.of("batch_no_file", path=str(job.input))
@@ -620,6 +609,25 @@ def run(job: Job, *, progress: bool | None = None,
     return Summary(outputs.rows, {s: outputs.statuses.get(s, 0) for s in HOUSEHOLD_STATUSES},
                    decisions, blank[0], job.output, job.full, report_paths, unattached,
                    tuple(unread), done, time.monotonic() - started, route)
+
+
+def load_checked(pack: str, overrides: Iterable[Any], as_of: str | None,
+                 reports: Iterable[str]) -> Pack:
+    """The pack of a batch job, after the checks every runner (local, Dask, Spark) makes before
+    reading a row: as_of is a date, the reports exist, and a report has its as_of."""
+    if as_of is not None:
+        try:
+            dt.date.fromisoformat(as_of)
+        except ValueError:
+            raise BatchError.of("batch_as_of", as_of=as_of) from None
+    loaded = load_pack(pack, overrides=list(overrides))
+    missing = [r for r in reports if r not in loaded.compiled.reports]
+    if missing:
+        raise BatchError.of("batch_no_report", report=missing[0], pack=loaded.id,
+                            reports="、".join(loaded.compiled.reports) or "—")
+    if reports and as_of is None:
+        raise BatchError.of("batch_report_as_of")
+    return loaded
 
 
 def _engine_version() -> str:

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import collections
 import csv
-import datetime as dt
 import functools
 import io
 import os
@@ -48,8 +47,8 @@ import attrs
 from rulekit.batch.dask import _spec, _worker
 from rulekit.batch.readers import BatchError, need
 from rulekit.batch.rows import HOUSEHOLD_STATUSES, Layout, Tally, contribution
-from rulekit.batch.run import Worker, WorkerSpec
-from rulekit.engine.pack import Pack, load_pack
+from rulekit.batch.run import Worker, WorkerSpec, load_checked
+from rulekit.engine.pack import Pack
 
 TALLY = "_rulekit_tally"       # set only on each partition's last output row: its tallies and counts
 FILE_ONLY = (".jsonl", ".json", ".xlsx")
@@ -204,18 +203,7 @@ def _decided(df: Any, pack: str, overrides: Sequence[str], as_of: str | None, la
     """The output rows of every partition followed by its TALLY row, as a lazy DataFrame, after
     checking the job in the driver and counting the partitions."""
     _spark()
-    if as_of is not None:
-        try:
-            dt.date.fromisoformat(as_of)
-        except ValueError:
-            raise BatchError.of("batch_as_of", as_of=as_of) from None
-    loaded = load_pack(pack, overrides=list(overrides))
-    missing = [r for r in reports if r not in loaded.compiled.reports]
-    if missing:
-        raise BatchError.of("batch_no_report", report=missing[0], pack=loaded.id,
-                            reports="、".join(loaded.compiled.reports) or "—")
-    if reports and as_of is None:
-        raise BatchError.of("batch_report_as_of")
+    loaded = load_checked(pack, overrides, as_of, reports)
     spec = _spec(loaded, pack, overrides, list(df.columns), as_of=as_of, lang=lang, values=values,
                  ignore=ignore, reports=reports, source=source)
     local = Worker(spec, loaded)     # every header problem now, in the driver, before any task runs
