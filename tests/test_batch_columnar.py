@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import rulekit
 from rulekit.batch import Job, run
 from rulekit.batch.rows import cell
 from rulekit.batch.run import Interrupted
@@ -363,12 +364,46 @@ def test_csv_two_workers_resume_and_line_endings(tmp_path: pathlib.Path) -> None
     assert (tmp_path / "o.csv").read_bytes() == (tmp_path / "clean.csv").read_bytes()
 
 
+def test_gbk_csv_with_chinese_headers_is_the_row_routes_byte_for_byte(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CSV saved as GBK (Excel on a Chinese Windows), headed by the facts' Chinese labels, with
+    Chinese text in bad cells and a quoted cell near the end: the columnar route reads it, and its
+    output is the row route's."""
+    pack = rulekit.load_pack(WORKLOAD)
+    rows = households(600, seed=29)
+    for k, r in enumerate(rows):
+        if k % 53 == 4:
+            r["wage"] = ["５，０００", "很多", "1e3", " "][k % 4]
+        if k % 61 == 9:
+            r["has_industry"] = ["是的", "否", "有"][k % 3]
+    lines = csv_text(rows)
+    labels = {n: f["label"] for n, f in pack.spec.facts.items()}
+    lines[0] = ",".join(["户编号", *(labels[n] for n in list(rows[0])[1:])]) + "\r\n"
+    lines[550] = lines[550].replace(lines[550].split(",")[0], '"Q,1"', 1)
+    src = tmp_path / "户.csv"
+    src.write_bytes("".join(lines).encode("gbk"))
+    parsed = []
+    real = columnar_run._arrow_block
+    monkeypatch.setattr(columnar_run, "_arrow_block",
+                        lambda block, width: parsed.append(real(block, width)) or parsed[-1])
+    job = Job(pack=str(WORKLOAD), input=src, output=tmp_path / "o.csv", as_of=AS_OF, chunk_size=4,
+              encoding="gbk")
+    col, row, s1, s2 = both(job, monkeypatch)
+    assert col == row
+    assert sum(p is not None for p in parsed) >= 1       # lines before the quote: read by Arrow
+    assert (s1.rows, s1.statuses, s1.decisions) == (s2.rows, s2.statuses, s2.decisions)
+    assert s1.rows == 600 and s1.statuses["invalid"] > 10
+    assert "５，０００" in col.decode("utf-8-sig")
+
+
 def test_csv_in_other_encodings_keeps_the_row_route(tmp_path: pathlib.Path) -> None:
     text = "".join(csv_text(households(30), newline="\n"))
-    (tmp_path / "g.csv").write_bytes(text.encode("gbk"))
-    job = Job(pack=str(WORKLOAD), input=tmp_path / "g.csv", output=tmp_path / "o.csv", as_of=AS_OF,
-              encoding="gbk")
+    (tmp_path / "j.csv").write_bytes(text.encode("shift_jis"))
+    job = Job(pack=str(WORKLOAD), input=tmp_path / "j.csv", output=tmp_path / "o.csv", as_of=AS_OF,
+              encoding="shift_jis")
     assert run(job, progress=False).route == "rows"
     (tmp_path / "bad.csv").write_bytes(text.encode("utf-8") + b"H9,\xff\n")
     job = attrs.evolve(job, input=tmp_path / "bad.csv", encoding="utf-8-sig")
     assert not columnar_run._plain_csv(job.input, job.encoding)
+    (tmp_path / "bad_gbk.csv").write_bytes(text.encode("gbk") + b"H9,\x81\n")   # a lone lead byte
+    assert not columnar_run._plain_csv(tmp_path / "bad_gbk.csv", "gbk")

@@ -14,16 +14,17 @@ through `Worker.row`, the row route itself, so error rows and undetermined rows 
 chunks travel through run.py's pool, journal and checkpoints unchanged; only what a chunk holds
 differs (a `Batch` instead of a list of rows).
 
-Parquet is read by Arrow. CSV (UTF-8) is read in blocks of lines: a block Arrow parses exactly as
-the csv module would (no quote, no empty line, no lone carriage return...) becomes a Batch; any
-other block is read by the csv module and goes to the row route as it is, and from the first quote
-on (a quoted cell may hold a line break) the rest of the file does, so line numbers, blank rows and
-parse errors are the row route's.
+Parquet is read by Arrow. CSV (UTF-8, or GBK as Chinese spreadsheets save it) is read in blocks of
+lines: a block Arrow parses exactly as the csv module would (no quote, no empty line, no lone
+carriage return...) becomes a Batch; any other block is read by the csv module and goes to the row
+route as it is, and from the first quote on (a quoted cell may hold a line break) the rest of the
+file does, so line numbers, blank rows and parse errors are the row route's.
 
 The route does not apply to (and run.py keeps the row route for) JSONL output (its numbers keep
 the int/float type of the input, which columns do not carry), `--full` and `--report` (they need
 each household's Result), packs with `**` (integer powers are exact per row, not in floats),
-value columns other than computed values, CSV in other encodings, and XLSX or JSON input.
+value columns other than computed values, CSV in encodings other than UTF-8 and the GB family
+(GBK, GB2312, GB18030), and XLSX or JSON input.
 """
 from __future__ import annotations
 
@@ -170,17 +171,20 @@ def parquet_pieces(path: Any, rows: int) -> Iterator[tuple]:
         line += rb.num_rows
 
 
-def csv_pieces(path: Any, width: int, size: int) -> Iterator[Any]:
+def csv_pieces(path: Any, width: int, size: int, encoding: str = "utf-8") -> Iterator[Any]:
     """A CSV file (checked by _plain_csv) in blocks of lines: Arrow pieces for the blocks Arrow
     parses exactly as the csv module does (no quote, no empty line, no lone carriage return, no
     NUL, every line of the header's width and under the csv module's field limit); the block's
     rows as the csv module reads them otherwise, and from the first quote on (a quoted cell may
-    hold line breaks) every remaining row."""
+    hold line breaks) every remaining row. A GBK block is turned into UTF-8 first."""
     from rulekit.batch.readers import csv_blocks
+    codec = _codec(encoding) or "utf-8"
     for before, offset, block in csv_blocks(path, size):
         if b'"' in block:
-            yield _csv_rows(path, before, offset=offset)
+            yield _csv_rows(path, before, offset=offset, codec=codec)
             return
+        if codec != "utf-8":
+            block = block.decode(codec).encode("utf-8")
         piece = _arrow_block(block, width)
         if piece is None:
             yield _csv_rows(path, before, text=block.decode("utf-8"))
@@ -227,8 +231,8 @@ def _arrow_block(block: bytes, width: int) -> tuple[Any, int] | None:
     return pa.RecordBatch.from_arrays([c.combine_chunks() for c in table.columns], names), len(ends)
 
 
-def _csv_rows(path: Any, before: int, *, text: str | None = None,
-              offset: int | None = None) -> Iterator[tuple[str, tuple | None]]:
+def _csv_rows(path: Any, before: int, *, text: str | None = None, offset: int | None = None,
+              codec: str = "utf-8") -> Iterator[tuple[str, tuple | None]]:
     """Rows read by the csv module exactly as readers.csv_table reads them, from a block's text
     or from a byte offset to the end of the file, numbered after `before` lines."""
     from rulekit.batch.readers import BatchError, _blank
@@ -237,7 +241,7 @@ def _csv_rows(path: Any, before: int, *, text: str | None = None,
     else:
         raw = path.open("rb")
         raw.seek(offset)
-        f = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        f = io.TextIOWrapper(raw, encoding=codec, newline="")
     with f:
         reader = csv.reader(f)
         line = 0
@@ -250,16 +254,30 @@ def _csv_rows(path: Any, before: int, *, text: str | None = None,
             raise BatchError(f"{path}:{before + line + 1}: {e}") from None
 
 
-def _plain_csv(path: Any, encoding: str) -> bool:
-    """A CSV file the columnar route reads as the row route does: UTF-8 (BOM or not) throughout,
-    its header one line without quotes or carriage returns inside."""
+# encodings in which the bytes of ',', '"', CR and LF only ever mean those characters (no byte of a
+# multi-byte character is one of them), so lines and cells can be found in the bytes: UTF-8 and the
+# GB family that Chinese spreadsheet software writes (Excel on a Chinese Windows saves CSV as GBK)
+_BYTE_SAFE = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "gbk": "gbk", "gb2312": "gb2312",
+              "gb18030": "gb18030"}
+
+
+def _codec(encoding: str) -> str | None:
+    """The codec the route reads a CSV file's bytes with, or None when it cannot."""
     import codecs
     try:
-        if codecs.lookup(encoding).name not in ("utf-8", "utf-8-sig"):
-            return False
+        return _BYTE_SAFE.get(codecs.lookup(encoding).name)
     except LookupError:
+        return None
+
+
+def _plain_csv(path: Any, encoding: str) -> bool:
+    """A CSV file the columnar route reads as the row route does: UTF-8 (BOM or not) or GBK /
+    GB18030 throughout, its header one line without quotes or carriage returns inside."""
+    import codecs
+    codec = _codec(encoding)
+    if codec is None:
         return False
-    decoder = codecs.getincrementaldecoder("utf-8")()
+    decoder = codecs.getincrementaldecoder(codec)()
     with path.open("rb") as f:
         head = f.readline()
         if b'"' in head or b"\r" in head.rstrip(b"\r\n") or not head.endswith(b"\n"):

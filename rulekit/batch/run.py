@@ -450,7 +450,8 @@ def _batches(job: Job, local: Worker, skip: int, blank: list[int]) -> Iterator[A
     assert local.plan is not None
     rows = job.chunk_size * cr.BATCH_FACTOR
     pieces = (cr.parquet_pieces(job.input, rows) if job.input.suffix.lower() == ".parquet" else
-              cr.csv_pieces(job.input, len(local.plan.header), rows * cr.CSV_LINE_BYTES))
+              cr.csv_pieces(job.input, len(local.plan.header), rows * cr.CSV_LINE_BYTES,
+                            job.encoding))
     return cr.batches(pieces, local.plan, skip, blank, job.chunk_size)
 
 
