@@ -31,6 +31,9 @@ class Pack:
         fast = compiled.fast
         self._on_raw = fast.on_raw if fast is not None else None
         self._inputs: dict[Any, Any] = {}   # as_of as given -> (date, parameters and dates) or None
+        # what reason chains need of the pack's static structure (expressions by name, the order
+        # of their inputs, citations), built on first use and shared by every result
+        self.trace_cache: dict[Any, Any] = {}
 
     @property
     def compiled_columnar(self) -> Any:

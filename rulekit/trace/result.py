@@ -288,8 +288,14 @@ class Result:
         return _fact_label(lst, name)
 
     def _cites(self, ids: Iterable[str]) -> tuple[Citation, ...]:
-        cat = S.pack_catalogue(self._cp.spec)
-        return tuple(Citation(i, cat[i]["quote"], cat[i]["where"]) for i in ids if i in cat)
+        key = ("cites", tuple(ids))
+        cache = self._pack.trace_cache
+        found = cache.get(key)
+        if found is None:
+            cat = S.pack_catalogue(self._cp.spec)
+            found = cache[key] = tuple(Citation(i, cat[i]["quote"], cat[i]["where"])
+                                       for i in key[1] if i in cat)
+        return found
 
     def _param_dict(self, name: str) -> dict:
         pv = self._state.params.get(name)
@@ -315,20 +321,29 @@ class Result:
         return "fired" if rs.effective is True else "not_fired"
 
     def _expr(self, name: str) -> Compiled | None:
-        for n in self._cp.nodes:
-            if n.name == name:
-                return n.expr
-        return None
+        cache = self._pack.trace_cache
+        nodes = cache.get("nodes")
+        if nodes is None:
+            nodes = cache["nodes"] = {n.name: n for n in self._cp.nodes}
+        node = nodes.get(name)
+        return node.expr if node is not None else None
 
     def _inputs(self, expr: Compiled | None, seen: set[str]) -> tuple[Reason, ...]:
         if expr is None:
             return ()
-        src = expr.source
-        names = sorted(expr.reads, key=lambda n: (src.find(n), n))
+        cache = self._pack.trace_cache
+        key = ("reads", id(expr))
+        order = cache.get(key)
+        if order is None:         # in the order the expression reads them
+            src = expr.source
+            order = cache[key] = (expr, sorted(expr.reads, key=lambda n: (src.find(n), n)),
+                                  sorted(expr.item_reads, key=lambda x: (src.find(x[1]), x)))
+        _, names, item_reads = order
+        env, params = self._state.env, self._cp.spec.parameters
         # a list read by an aggregate is shown through the item fields read, not as a whole
         out = [self._reason(n, seen) for n in names
-               if not isinstance(self._state.env.get(n), (list, tuple)) or n in self._cp.spec.parameters]
-        for lst, field in sorted(expr.item_reads, key=lambda x: (src.find(x[1]), x)):
+               if not isinstance(env.get(n), (list, tuple)) or n in params]
+        for lst, field in item_reads:
             out.append(self._member_reason(lst, field, seen))
         return tuple(out)
 
@@ -420,8 +435,8 @@ class Result:
         dspec = spec.decisions[name]
         ds = st.decisions[name]
         outs = {o.id: o for o in dspec.outcomes}
-        node = next(n for n in self._cp.nodes if n.name == name)
-        exprs = dict(node.outcomes)
+        self._expr(name)                       # builds the pack's table of nodes
+        exprs = dict(self._pack.trace_cache["nodes"][name].outcomes)
         seen: set[str] = set()
         reasons: list[Reason] = []
         for oid in (ds.hits or ((ds.blocked_by,) if ds.blocked_by else ())) + ds.pending:
