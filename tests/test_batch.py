@@ -608,6 +608,47 @@ def test_dask_report_equals_pack_report(tmp_path: pathlib.Path) -> None:
         rk.run(ddf, str(d), tmp_path / "o", as_of="2022-01-01", reports=["exit_audit"], resume=True)
 
 
+def test_dask_on_a_local_cluster_equals_the_local_run(tmp_path: pathlib.Path, records: list[dict]) -> None:
+    """On a real (local) cluster, with worker processes that load the pack themselves and send
+    their tallies back: the same output rows, statuses and report as one local process."""
+    pytest.importorskip("dask.dataframe")
+    distributed = pytest.importorskip("distributed")
+    import dask.dataframe as dd
+    import pandas as pd
+
+    from rulekit.batch import dask as rk
+    d = tmp_path / "demo"
+    d.mkdir()
+    (d / "pack.yaml").write_text(textwrap.dedent(REPORT_PACK), encoding="utf-8")
+    recs = [{"id": f"H{i}", "town": ["甲镇", "乙镇"][i % 2], "alleviated": i % 5 != 0,
+             "monitoring_category": ["脱贫不稳定户", "非监测对象"][i % 3 == 0],
+             "members": [{"age": 40}] * (1 + i % 4)} for i in range(90)]
+    header = ["户编号", "乡（镇、街道）", "A4", "A3", "家庭成员"]
+    rows = [[r["id"], r["town"], "是" if r["alleviated"] else "否", r["monitoring_category"],
+             json.dumps(r["members"], ensure_ascii=False)] for r in recs]
+    rows[5][2] = "也许"                                    # a bad cell: an error row everywhere
+    write_csv(tmp_path / "h.csv", header, rows)
+    local = run(Job(pack=str(d), input=tmp_path / "h.csv", output=tmp_path / "local.csv",
+                    as_of=AS_OF, reports=("exit_audit",)), progress=False)
+    ddf = dd.read_csv(tmp_path / "h.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig",
+                      blocksize=1_500)
+    assert ddf.npartitions > 2
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster):
+        result = rk.run(ddf, str(d), tmp_path / "o", as_of=AS_OF, reports=["exit_audit"])
+    assert result.statuses == local.statuses and result.statuses["invalid"] == 1
+    back = pd.read_parquet(tmp_path / "o").to_dict("records")
+    assert without(back, "error") == without(read_rows(tmp_path / "local.csv"), "error")
+    on_cluster = result.reports["exit_audit"].to_dict()
+    one_process = json.loads(local.reports["exit_audit"][1].read_text(encoding="utf-8"))
+    assert on_cluster["groups"] == one_process["groups"] and on_cluster["groups"]
+    # invalid records keep their position; the error locates the row as each runner can
+    assert [(i["position"], i["record_id"], i["error"]) for i in on_cluster["invalid"]] == [
+        (5, "H5", "dask row 6 A4: must be 是 or 否 (or true/false) (got '也许'); an empty cell means unknown")]
+    assert [(i["position"], i["record_id"], i["error"]) for i in one_process["invalid"]] == [
+        (5, "H5", "h.csv:7 A4: must be 是 or 否 (or true/false) (got '也许'); an empty cell means unknown")]
+
+
 # -- the rest of the contract -------------------------------------------------------------------------
 
 def test_columns_command_and_documented_mapping(capsys) -> None:
