@@ -35,7 +35,7 @@ from typing import Any
 import attrs
 
 from rulekit.batch.readers import BatchError, _blank, need
-from rulekit.batch.rows import HOUSEHOLD_STATUSES, Layout, Tally, contribution
+from rulekit.batch.rows import HOUSEHOLD_STATUSES, Layout, Tally
 from rulekit.batch.run import Worker, WorkerSpec, load_checked
 from rulekit.engine.pack import Pack
 
@@ -99,11 +99,8 @@ def _partition(frame: Any, spec: WorkerSpec, start: tuple[int, int]) -> tuple[An
         if _blank(cells):
             statuses[BLANK] += 1
             continue
-        row, result, error = worker.row(position, f"{spec.source} row {first_row + j + 1}", cells)
-        rows.append(worker.layout.csv_cells(row))
-        statuses[row["status"]] += 1
-        for i, name in enumerate(spec.reports):
-            tallies[i].add(contribution(worker.pack, name, position, result, row["id"], error))
+        rows.append(worker.csv_row(position, f"{spec.source} row {first_row + j + 1}", cells,
+                                   statuses, tallies))
         position += 1
     out = pd.DataFrame(rows, columns=list(worker.layout.columns), dtype=object)
     return out, tallies, dict(statuses)

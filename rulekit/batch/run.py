@@ -198,6 +198,16 @@ class Worker:
             return Layout.error_row(position, rid, f"{where}: {word}{e}"), None, f"{where}: {e}"
         return self.layout.result_row(position, result), result, None
 
+    def csv_row(self, position: int, where: str, cells: Any, statuses: collections.Counter,
+                tallies: list[Any]) -> list[str]:
+        """One row decided as a cluster partition does it (dask.py, spark.py): its CSV cells,
+        its status counted and its report contributions added to `tallies`."""
+        row, result, error = self.row(position, where, cells)
+        statuses[row["status"]] += 1
+        for tally, name in zip(tallies, self.spec.reports):
+            tally.add(contribution(self.pack, name, position, result, row["id"], error))
+        return self.layout.csv_cells(row)
+
     def process(self, chunk: Any) -> ChunkOut:
         """The output of a chunk: a list of (position, where, cells) rows, or an Arrow batch of
         the columnar route (columnar_run.py)."""

@@ -46,7 +46,7 @@ import attrs
 
 from rulekit.batch.dask import _spec, _worker
 from rulekit.batch.readers import BatchError, need
-from rulekit.batch.rows import HOUSEHOLD_STATUSES, Layout, Tally, contribution
+from rulekit.batch.rows import HOUSEHOLD_STATUSES, Layout, Tally
 from rulekit.batch.run import Worker, WorkerSpec, load_checked
 from rulekit.engine.pack import Pack
 
@@ -140,11 +140,8 @@ def _decide(spec: WorkerSpec, counts: dict[int, PartCount], batches: Iterator[An
             if is_blank:
                 blank += 1
                 continue
-            row, result, error = worker.row(position, f"{spec.source} row {row_number}", cells)
-            rows.append(worker.layout.csv_cells(row))
-            statuses[row["status"]] += 1
-            for i, name in enumerate(spec.reports):
-                tallies[i].add(contribution(worker.pack, name, position, result, row["id"], error))
+            rows.append(worker.csv_row(position, f"{spec.source} row {row_number}", cells,
+                                       statuses, tallies))
             position += 1
         if rows:
             columns = [pa.array(cells, pa.string()) for cells in zip(*rows)]
