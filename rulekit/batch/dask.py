@@ -41,12 +41,16 @@ from rulekit.engine.pack import Pack
 
 
 @attrs.frozen
-class DaskResult:
+class ClusterResult:
+    """What a run on a cluster did (Dask here, Spark in spark.py)."""
     rows: int
     statuses: dict[str, int]
     reports: dict[str, Any]         # name -> ReportResult
     output: str
     blank: int = 0                  # input rows with every cell empty, skipped and counted
+
+
+DaskResult = ClusterResult
 
 
 BLANK = "(blank)"                   # a partition's count of blank rows, beside its statuses

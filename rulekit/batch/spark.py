@@ -44,7 +44,7 @@ from typing import Any
 
 import attrs
 
-from rulekit.batch.dask import _spec, _worker
+from rulekit.batch.dask import ClusterResult, _spec, _worker
 from rulekit.batch.readers import BatchError, need
 from rulekit.batch.rows import HOUSEHOLD_STATUSES, Layout, Tally
 from rulekit.batch.run import Worker, WorkerSpec, load_checked
@@ -54,13 +54,7 @@ TALLY = "_rulekit_tally"       # set only on each partition's last output row: i
 FILE_ONLY = (".jsonl", ".json", ".xlsx")
 
 
-@attrs.frozen
-class SparkResult:
-    rows: int
-    statuses: dict[str, int]
-    reports: dict[str, Any]         # name -> ReportResult
-    output: str
-    blank: int                      # input rows with every cell empty, skipped
+SparkResult = ClusterResult
 
 
 @attrs.frozen

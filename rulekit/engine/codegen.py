@@ -25,7 +25,7 @@ from typing import Any
 import attrs
 
 from rulekit.engine.compile import CompiledPack
-from rulekit.engine.evaluate import DecisionState, RuleState
+from rulekit.engine.evaluate import DecisionState, RuleState, collect_status
 from rulekit.expr import functions as F
 from rulekit.expr.compiler import ITEM_PATH, MAX_POWER, Namespace
 
@@ -235,11 +235,9 @@ class FastPath:
         if step[0] == "first":
             i = vector[step[2]]
             return step[4][i], step[3][i], (step[3][i],)
-        ids, review, undetermined = step[5], step[3], step[4]
+        ids, statuses = step[3], step[4]
         hits = tuple(itertools.compress(ids, vector[step[2]:step[2] + len(ids)]))
-        status = ("undetermined" if any(h in undetermined for h in hits) else
-                  "needs_review" if any(h in review for h in hits) else "decided")
-        return status, None, hits
+        return collect_status(hits, statuses), None, hits
 
     def fired(self, vector: tuple) -> tuple[str, ...]:
         """Rule ids that hold after overrides, in the order the pack writes them."""
@@ -441,9 +439,7 @@ def _body(cp: CompiledPack, bound: set[str], base: int, checks: bool = False
                 for i in range(len(ids)):      # which outcomes hold, one slot each
                     lines.append(f"    _h_{n}_{i} = {expr(d.outcomes[i].when)}")
                 start = [slot(f"_h_{n}_{i}") for i in range(len(ids))][0] if ids else base + len(out)
-                review = tuple(i for i in ids if statuses[i] == "needs_review")
-                undetermined = tuple(i for i in ids if statuses[i] == "undetermined")
-                plan.append(("collect", n, start, review, undetermined, ids))
+                plan.append(("collect", n, start, ids, statuses))
         if node.kind != "decision" or spec.decisions[n].hit == "first":
             bound.add(n)
     if checks:

@@ -5,6 +5,7 @@ read afterwards from the state this returns and never influences the outcome.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -329,14 +330,18 @@ def _decision(pack: CompiledPack, node: Node, st: State) -> None:
         elif v.__class__ is Unknown:
             pending.append(oid)
             missing |= v.missing
-    if pending or any(statuses[h] == "undetermined" for h in hits):
-        status = "undetermined"
-    elif any(statuses[h] == "needs_review" for h in hits):
-        status = "needs_review"
-    else:
-        status = "decided"
+    status = collect_status(hits, statuses, pending)
     st.decisions[node.name] = DecisionState(node.name, status, None, tuple(hits),
                                             tuple(sorted(missing)), pending=tuple(pending))
+
+
+def collect_status(hits: Iterable[str], statuses: Mapping[str, str], pending: Iterable[str] = ()) -> str:
+    """A collect decision's status: undetermined when an outcome is open or one that holds says so,
+    else needs_review when one that holds asks for review, else decided."""
+    held = [statuses[h] for h in hits]
+    if any(True for _ in pending) or "undetermined" in held:
+        return "undetermined"
+    return "needs_review" if "needs_review" in held else "decided"
 
 
 _NODE = {"computed": _computed, "rule": _rule, "override": _override, "group": _group,

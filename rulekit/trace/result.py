@@ -320,12 +320,15 @@ class Result:
             return "unknown"
         return "fired" if rs.effective is True else "not_fired"
 
-    def _expr(self, name: str) -> Compiled | None:
-        cache = self._pack.trace_cache
-        nodes = cache.get("nodes")
+    def _node(self, name: str) -> Any:
+        """The compiled node of a name (None for facts and parameters), from the pack's table."""
+        nodes = self._pack.trace_cache.get("nodes")
         if nodes is None:
-            nodes = cache["nodes"] = {n.name: n for n in self._cp.nodes}
-        node = nodes.get(name)
+            nodes = self._pack.trace_cache["nodes"] = {n.name: n for n in self._cp.nodes}
+        return nodes.get(name)
+
+    def _expr(self, name: str) -> Compiled | None:
+        node = self._node(name)
         return node.expr if node is not None else None
 
     def _inputs(self, expr: Compiled | None, seen: set[str]) -> tuple[Reason, ...]:
@@ -435,8 +438,7 @@ class Result:
         dspec = spec.decisions[name]
         ds = st.decisions[name]
         outs = {o.id: o for o in dspec.outcomes}
-        self._expr(name)                       # builds the pack's table of nodes
-        exprs = dict(self._pack.trace_cache["nodes"][name].outcomes)
+        exprs = dict(self._node(name).outcomes)
         seen: set[str] = set()
         reasons: list[Reason] = []
         for oid in (ds.hits or ((ds.blocked_by,) if ds.blocked_by else ())) + ds.pending:
