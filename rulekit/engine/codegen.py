@@ -290,7 +290,8 @@ def generate(cp: CompiledPack) -> FastPath | None:
     except _NoFastPath:
         return None
     namespace["_PAD"] = (None,) * base
-    env_src = "def _on_env(env, members):\n" + body + f"    return _PAD + ({ret})\n"
+    pad = "_PAD + " if base else ""           # a flat pack's facts, when not given raw
+    env_src = "def _on_env(env, members):\n" + body + f"    return {pad}({ret})\n"
     raw_src = ""
     if raw is not None:
         prologue, facts, inputs, groups = raw
