@@ -18,10 +18,12 @@ is written into the repository.
 from __future__ import annotations
 
 import argparse
+import atexit
 import csv
 import json
 import os
 import pathlib
+import shutil
 import statistics
 import subprocess
 import sys
@@ -41,9 +43,10 @@ RUN_SCRIPT = """
 import json, pathlib, resource, sys, time
 from rulekit.batch.run import Job, run
 src, out, workers = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), int(sys.argv[3])
+values = tuple(sys.argv[6].split(",")) if sys.argv[6] else None
 started = time.perf_counter()
-s = run(Job(pack=sys.argv[4], input=src, output=out, as_of=sys.argv[5], workers=workers),
-        progress=False)
+s = run(Job(pack=sys.argv[4], input=src, output=out, as_of=sys.argv[5], workers=workers,
+            values=values), progress=False)
 seconds = time.perf_counter() - started
 me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
 try:      # this process's own peak (ru_maxrss keeps the bench's, inherited through fork and exec)
@@ -64,12 +67,16 @@ def reference_rate(households: list[dict]) -> float:
     return len(households) / (time.perf_counter() - started)
 
 
-def one_run(src: pathlib.Path, out: pathlib.Path, workers: int) -> dict:
-    proc = subprocess.run([sys.executable, "-c", RUN_SCRIPT, str(src), str(out), str(workers),
-                           str(PACK_DIR), AS_OF], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(proc.stderr)
-    return json.loads(proc.stdout)
+def one_run(src: pathlib.Path, out: pathlib.Path, workers: int, values: str, repeat: int = 1) -> dict:
+    """The run with the median time of `repeat` runs, each in a fresh process."""
+    runs = []
+    for _ in range(repeat):
+        proc = subprocess.run([sys.executable, "-c", RUN_SCRIPT, str(src), str(out), str(workers),
+                               str(PACK_DIR), AS_OF, values], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SystemExit(proc.stderr)
+        runs.append(json.loads(proc.stdout))
+    return sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
 
 
 def write_inputs(households: list[dict], directory: pathlib.Path, with_csv: bool,
@@ -111,13 +118,21 @@ def main() -> int:
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--no-csv", action="store_true", help="Parquet input only")
     ap.add_argument("--no-cli", action="store_true")
+    ap.add_argument("--values", default="",
+                    help="value columns to output, as `rulekit run --values` (default: every computed "
+                         "value, 11 here); `per_capita` is what reference() returns")
+    ap.add_argument("--out-dir", type=pathlib.Path,
+                    help="where the runs write their output (default: beside the inputs, in the system's "
+                         "temporary directory); /dev/shm leaves the disk's write speed out")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per row; the median is shown")
     args = ap.parse_args()
     households = workload.households(args.n, seed=7)
     expected = [workload.reference(h) for h in households]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                             cwd=PACK_DIR).stdout.strip()
     print(f"n = {args.n:,} households, pack {PACK_DIR.name}, commit {commit} (plus working tree), "
-          f"nproc {os.cpu_count()}")
+          f"nproc {os.cpu_count()}, values: {args.values or 'every computed value'}, output in "
+          f"{args.out_dir or tempfile.gettempdir()}, median of {args.repeat} run(s) per row")
     refs = [reference_rate(households)]
     failed = False
     print("| input | workers | route | households/s | ratio | ratio per core | fixed s | steady /s "
@@ -125,12 +140,15 @@ def main() -> int:
     print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
     with tempfile.TemporaryDirectory() as tmp:
         directory = pathlib.Path(tmp)
+        out_dir = pathlib.Path(tempfile.mkdtemp(dir=args.out_dir)) if args.out_dir else directory
+        if args.out_dir:
+            atexit.register(shutil.rmtree, out_dir, True)
         small = write_inputs(households[:1000], directory / "small", not args.no_csv, mkdir=True)
         for src, tiny in zip(write_inputs(households, directory, not args.no_csv), small):
             for workers in args.workers:
-                out = directory / f"out_{src.suffix[1:]}_{workers}.csv"
-                r = one_run(src, out, workers)
-                fixed = one_run(tiny, directory / "small" / "out.csv", workers)["seconds"]
+                out = out_dir / f"out_{src.suffix[1:]}_{workers}.csv"
+                r = one_run(src, out, workers, args.values, args.repeat)
+                fixed = one_run(tiny, out_dir / "small.csv", workers, args.values, args.repeat)["seconds"]
                 refs.append(reference_rate(households))
                 ref = statistics.median(refs)
                 rate = args.n / r["seconds"]
@@ -144,10 +162,11 @@ def main() -> int:
                       + ("" if rows == args.n and not wrong else f" rows {rows}, {wrong} disagree"))
                 out.unlink()
         if not args.no_cli:
-            src, out = directory / "households.parquet", directory / "cli.csv"
+            src, out = directory / "households.parquet", out_dir / "cli.csv"
             started = time.perf_counter()
             proc = subprocess.run([sys.executable, "-c", CLI_SCRIPT, "run", "--pack", str(PACK_DIR), str(src),
-                                   "-o", str(out), "--as-of", AS_OF, "--workers", "2", "--no-progress"],
+                                   "-o", str(out), "--as-of", AS_OF, "--workers", "2", "--no-progress",
+                                   *(["--values", args.values] if args.values else [])],
                                   capture_output=True, text=True)
             seconds = time.perf_counter() - started
             rows, wrong = disagreements(out, expected)

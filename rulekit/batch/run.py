@@ -36,6 +36,7 @@ from typing import IO, Any
 import attrs
 
 from rulekit.batch import columns as C
+from rulekit.batch import spool
 from rulekit.batch.readers import BatchError, Documents, Table, file_stamp, open_source, xlsx_tables
 from rulekit.batch.rows import HOUSEHOLD_STATUSES, INVALID, Layout, Tally, contribution
 from rulekit.engine.pack import Pack, load_pack
@@ -142,7 +143,8 @@ class WorkerSpec:
 
 @attrs.frozen
 class ChunkOut:
-    text: str | bytes                           # bytes: UTF-8 already (the columnar route)
+    text: str | bytes | spool.SpooledText       # bytes: UTF-8 already (the columnar route);
+                                                # a file: spooled by a worker (spool.py)
     full: str
     tallies: tuple[tuple[tuple, ...], ...]      # per report, each row's contribution
     statuses: dict[str, int]
@@ -215,6 +217,9 @@ class Worker:
             from rulekit.batch.columnar_run import Route
             if self.columnar is None:
                 self.columnar = Route(self)
+            if isinstance(chunk, spool.SpooledBatch):       # in and out through shared memory
+                out = self.columnar.process(chunk.open())
+                return attrs.evolve(out, text=spool.put_text(chunk.directory, out.text))
             return self.columnar.process(chunk)
         out = io.StringIO()
         writer = csv.writer(out) if self.spec.csv_output else None
@@ -299,9 +304,10 @@ class Outputs:
                                     changed=", ".join(changed))
             point = state["checkpoint"]
             for key, path in self.paths.items():
-                with path.open("r+b") as f:
-                    f.truncate(point["offsets"][key])
-                self.files[key] = path.open("ab")
+                f = path.open("r+b")        # not "ab": sendfile (spool.append) refuses O_APPEND
+                f.truncate(point["offsets"][key])
+                f.seek(0, os.SEEK_END)
+                self.files[key] = f
             self.rows = point["rows"]
             self.statuses.update(point["statuses"])
             self.decisions.update({tuple(k.split("\t")): v for k, v in point["decisions"].items()})
@@ -344,7 +350,11 @@ class Outputs:
         return {"fingerprint": head["fingerprint"], "checkpoint": point}
 
     def write(self, chunk: ChunkOut) -> None:
-        self.files["out"].write(chunk.text if isinstance(chunk.text, bytes) else chunk.text.encode("utf-8"))
+        text = chunk.text
+        if isinstance(text, spool.SpooledText):
+            spool.append(self.files["out"], text)
+        else:
+            self.files["out"].write(text if isinstance(text, bytes) else text.encode("utf-8"))
         if "full" in self.files:
             self.files["full"].write(chunk.full.encode("utf-8"))
         if "tally" in self.files:
@@ -580,8 +590,12 @@ def run(job: Job, *, progress: bool | None = None,
         work: Iterator[Any] = (_chunks(source.rows(), done, job.chunk_size, blank) if route == "rows"
                                else _batches(job, local, done, blank))
         pool = None
+        spooled = spool.Spool(None)
         try:
             pool = _pool(job.workers, spec, pack)
+            if pool is not None and route == "columnar":
+                spooled = spool.Spool.open()
+                work = map(spooled.put, work)
             results = _ordered(work, pool, job.workers, local)
             bar = _progress(source, done, job.lang, progress)
             for out in results:
@@ -599,6 +613,7 @@ def run(job: Job, *, progress: bool | None = None,
                 bar.close()
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
+            spooled.close()
         outputs.finish()
         report_paths = {name: _write_report(pack, name, i, outputs, job) for i, name in
                         enumerate(job.reports)}

@@ -1,0 +1,133 @@
+"""Moving the columnar route's chunks between the main process and the workers through files in
+shared memory, not through the pool's pipes.
+
+With `--workers N` the pool pickles every chunk into a pipe and every chunk's output back: a
+million households of the workload are ~360 MB of Arrow columns in and ~380 MB of CSV out, each
+copied four times (pickle, pipe write, pipe read, unpickle), and all of it in the main process,
+which also reads the input. Measured on 2 cores, that made two workers no faster than one. Here
+the main process writes each Arrow batch once into a file (Arrow's IPC format) in a directory of
+its own under /dev/shm; the worker maps the file (no copy) and writes its output lines to another
+file there, which the main process appends to the output with `os.sendfile` (the kernel copies).
+
+Only a transport: what a chunk holds and what the output says are unchanged, and any failure to
+use the files (no /dev/shm, too little room in it, a full disk while writing) sends that chunk
+through the pipes as before. The directory is the run's own and is removed when the run ends,
+interrupted or not; the number of chunks in flight is bounded by run.py, so the room it takes is
+too (a few chunks of a few MB).
+"""
+from __future__ import annotations
+
+import os
+import pathlib
+import shutil
+import tempfile
+from typing import IO, Any
+
+import attrs
+
+SHARED_MEMORY = pathlib.Path("/dev/shm")
+MIN_FREE = 1 << 30            # leave /dev/shm alone when it has less room than this (Docker: 64 MB)
+
+
+@attrs.frozen
+class SpooledBatch:
+    """A columnar Batch (columnar_run.Batch) whose records wait in `path`; the worker writes its
+    output lines into `directory`."""
+    path: str
+    first: int
+    lines: Any                # numpy int64 array: each row's place in the file
+    where: str
+    directory: str
+
+    def open(self) -> Any:
+        """The Batch, its columns mapped from the file (which is removed: the mapping stays)."""
+        import pyarrow as pa
+
+        from rulekit.batch.columnar_run import Batch
+        with pa.memory_map(self.path) as source:
+            records = pa.ipc.open_stream(source).read_next_batch()
+        os.unlink(self.path)
+        return Batch(records, self.first, self.lines, self.where)
+
+
+@attrs.frozen
+class SpooledText:
+    """A chunk's output (UTF-8 bytes) waiting in a file for the main process to append."""
+    path: str
+
+
+class Spool:
+    """The run's directory in shared memory, or nothing to do where there is none."""
+
+    def __init__(self, directory: str | None) -> None:
+        self.directory = directory
+        self.count = 0
+
+    @classmethod
+    def open(cls, parent: pathlib.Path | None = None) -> Spool:
+        """A new directory under `parent` (/dev/shm) when it is there with room to spare, else a
+        Spool that leaves every chunk to the pipes."""
+        parent = SHARED_MEMORY if parent is None else parent
+        try:
+            room = os.statvfs(parent)
+            if room.f_bavail * room.f_frsize < MIN_FREE:
+                return cls(None)
+            return cls(tempfile.mkdtemp(prefix="rulekit-run-", dir=parent))
+        except (OSError, AttributeError):       # no such directory, not writable, not POSIX
+            return cls(None)
+
+    def put(self, chunk: Any) -> Any:
+        """A columnar Batch as a SpooledBatch; anything else (row chunks), or a batch that cannot
+        be written, as it is."""
+        from rulekit.batch.columnar_run import Batch
+        if self.directory is None or not isinstance(chunk, Batch):
+            return chunk
+        import pyarrow as pa
+        self.count += 1
+        path = os.path.join(self.directory, f"in-{self.count}.arrow")
+        try:
+            with pa.OSFile(path, "wb") as sink, pa.ipc.new_stream(sink, chunk.records.schema) as out:
+                out.write_batch(chunk.records)
+        except OSError:                 # full: this one goes through the pipe
+            pathlib.Path(path).unlink(missing_ok=True)
+            return chunk
+        return SpooledBatch(path, chunk.first, chunk.lines, chunk.where, self.directory)
+
+    def close(self) -> None:
+        if self.directory is not None:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def put_text(directory: str, data: bytes) -> SpooledText | bytes:
+    """A worker's output for a chunk as a file in the run's directory (or the bytes themselves
+    when it cannot be written)."""
+    path = None
+    try:
+        fd, path = tempfile.mkstemp(suffix=".csv", prefix="out-", dir=directory)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+    except OSError:                 # full, or the run's directory already gone
+        if path is not None:
+            pathlib.Path(path).unlink(missing_ok=True)
+        return data
+    return SpooledText(path)
+
+
+def append(out: IO[bytes], text: SpooledText) -> None:
+    """Append a spooled output to `out` (an open binary file) and remove it."""
+    out.flush()
+    with open(text.path, "rb") as src:
+        size = os.fstat(src.fileno()).st_size
+        try:
+            sent = 0
+            while sent < size:
+                n = os.sendfile(out.fileno(), src.fileno(), sent, size - sent)
+                if n == 0:
+                    raise OSError("sendfile wrote nothing")
+                sent += n
+        except (OSError, AttributeError):        # no sendfile between these files: copy here
+            src.seek(sent)
+            out.seek(0, os.SEEK_END)
+            shutil.copyfileobj(src, out)
+    out.seek(0, os.SEEK_END)         # the buffered file's idea of where it is, from the file itself
+    os.unlink(text.path)

@@ -1,0 +1,115 @@
+"""The columnar route's transport through shared memory (rulekit/batch/spool.py): two workers
+whose chunks travel through files give the bytes of one worker, fall back to the pipes when there
+is no room, resume, and leave nothing behind."""
+from __future__ import annotations
+
+import os
+import pathlib
+
+import attrs
+import pytest
+
+from rulekit.batch import Job, run, spool
+from rulekit.batch.run import Interrupted
+from tests.test_batch_columnar import AS_OF, WORKLOAD, households, parquet, with_bad_rows
+
+pa = pytest.importorskip("pyarrow")
+
+
+@pytest.fixture
+def shm(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+    """/dev/shm replaced by a directory of the test's own; counts what went through files."""
+    root = tmp_path / "shm"
+    root.mkdir()
+    monkeypatch.setattr(spool, "SHARED_MEMORY", root)
+    seen = {"root": root, "in": 0, "out": 0}
+    put, append = spool.Spool.put, spool.append
+
+    def counting_put(self: spool.Spool, chunk: object) -> object:
+        out = put(self, chunk)
+        seen["in"] += isinstance(out, spool.SpooledBatch)
+        return out
+
+    def counting_append(f: object, text: spool.SpooledText) -> None:
+        seen["out"] += 1
+        append(f, text)
+    monkeypatch.setattr(spool.Spool, "put", counting_put)
+    monkeypatch.setattr(spool, "append", counting_append)
+    return seen
+
+
+def job_on(tmp_path: pathlib.Path, n: int = 2500, **kw: object) -> Job:
+    rows, types = with_bad_rows(households(n, seed=31))
+    src = parquet(tmp_path / "h.parquet", rows, types)
+    return Job(pack=str(WORKLOAD), input=src, output=tmp_path / "one.csv", as_of=AS_OF,
+               chunk_size=5, **kw)
+
+
+def test_two_workers_through_files_write_the_bytes_of_one(tmp_path: pathlib.Path, shm: dict) -> None:
+    one = job_on(tmp_path)
+    two = attrs.evolve(one, output=tmp_path / "two.csv", workers=2)
+    s1, s2 = run(one, progress=False), run(two, progress=False)
+    assert s1.route == s2.route == "columnar"
+    assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "two.csv").read_bytes()
+    assert (s1.statuses, s1.decisions, s1.blank) == (s2.statuses, s2.decisions, s2.blank)
+    # every batch (2,500 rows in batches of 5 x 64) went through files, both ways
+    assert shm["in"] == shm["out"] == 8
+    assert list(shm["root"].iterdir()) == []          # the run's directory is gone
+
+
+def test_without_room_in_shared_memory_chunks_go_through_the_pipes(
+        tmp_path: pathlib.Path, shm: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(spool, "MIN_FREE", 1 << 62)
+    one = job_on(tmp_path)
+    run(one, progress=False)
+    run(attrs.evolve(one, output=tmp_path / "two.csv", workers=2), progress=False)
+    assert shm["in"] == shm["out"] == 0
+    assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "two.csv").read_bytes()
+
+
+def test_an_interrupted_two_worker_run_resumes_and_leaves_no_files(
+        tmp_path: pathlib.Path, shm: dict) -> None:
+    job = attrs.evolve(job_on(tmp_path, 3000), output=tmp_path / "o.csv", workers=2,
+                       checkpoint_seconds=0)
+
+    def stop(done: int) -> None:
+        if done >= 1000:
+            raise KeyboardInterrupt
+    with pytest.raises(Interrupted):
+        run(job, progress=False, on_chunk=stop)
+    assert list(shm["root"].iterdir()) == []
+    resumed = run(attrs.evolve(job, resume=True), progress=False)     # appended with sendfile
+    clean = run(attrs.evolve(job, output=tmp_path / "clean.csv", workers=1), progress=False)
+    assert resumed.resumed_from >= 1000 and resumed.rows == clean.rows
+    assert (tmp_path / "o.csv").read_bytes() == (tmp_path / "clean.csv").read_bytes()
+    assert resumed.statuses == clean.statuses
+    assert list(shm["root"].iterdir()) == []
+
+
+def test_a_batch_or_an_output_that_cannot_be_written_travels_as_it_is(tmp_path: pathlib.Path) -> None:
+    from rulekit.batch.columnar_run import Batch
+    batch = Batch(pa.record_batch([pa.array([1.5])], names=["x"]), 0, None, "f row ")
+    gone = spool.Spool(str(tmp_path / "gone"))
+    assert gone.put(batch) is batch
+    assert gone.put([(0, "f:2", ("a",))]) == [(0, "f:2", ("a",))]      # a row chunk: never spooled
+    assert spool.put_text(str(tmp_path / "gone"), b"a,b\r\n") == b"a,b\r\n"
+    here = spool.Spool(str(tmp_path))
+    spooled = here.put(batch)
+    assert isinstance(spooled, spool.SpooledBatch)
+    assert spooled.open().records.equals(batch.records) and not os.path.exists(spooled.path)
+
+
+def test_append_falls_back_to_copying_where_sendfile_refuses(tmp_path: pathlib.Path) -> None:
+    """sendfile refuses a file opened for appending (O_APPEND): the bytes are copied instead."""
+    for mode in ("ab", "r+b"):
+        out_path = tmp_path / f"out-{mode}.csv"
+        out_path.write_bytes(b"head\r\n")
+        with out_path.open(mode) as out:
+            out.seek(0, os.SEEK_END)
+            out.write(b"buffered,")
+            text = spool.put_text(str(tmp_path), "一,二\r\n".encode() * 1000)
+            assert isinstance(text, spool.SpooledText)
+            spool.append(out, text)
+            out.write(b"tail\r\n")
+            assert not os.path.exists(text.path)
+        assert out_path.read_bytes() == b"head\r\nbuffered," + "一,二\r\n".encode() * 1000 + b"tail\r\n"
