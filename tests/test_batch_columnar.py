@@ -364,6 +364,41 @@ def test_csv_two_workers_resume_and_line_endings(tmp_path: pathlib.Path) -> None
     assert (tmp_path / "o.csv").read_bytes() == (tmp_path / "clean.csv").read_bytes()
 
 
+@pytest.mark.parametrize(("block", "count"), [
+    (b"H1,2\r\nH2,3\r\n", 2),
+    (b"H1,2\nH2,3", 2),                          # the file's last line, without a line break
+    (b",2\r\n\xe5\xbc\xa0,3\r\n", 2),           # no id, a Chinese first cell: looked at whole
+    (b"H1,2\r\n,\r\n", None),                    # a blank row
+    (b"H1,2\r\n \xe3\x80\x80, \r\n", None),      # blank: spaces and an ideographic space
+    (b"H1,2\r\n\r\n", None),                      # an empty line
+    (b"H1,2\rH2,3\r\n", None),                     # a lone CR: the csv module ends a line there
+    (b"H1,\x002\r\n", None),
+])
+def test_plain_rows_numbers_only_lines_that_are_surely_rows(block: bytes, count: int | None) -> None:
+    assert columnar_run._plain_rows(block) == count
+
+
+def test_csv_resumed_inside_a_block_slices_it(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CSV run resumed from a row inside a block (an interrupted row-route run) continues at
+    that row: the main process parses that block itself and slices it."""
+    src = tmp_path / "h.csv"
+    src.write_text("".join(csv_text(households(1000, seed=41))), encoding="utf-8")
+    job = Job(pack=str(WORKLOAD), input=src, output=tmp_path / "o.csv", as_of=AS_OF, chunk_size=5,
+              checkpoint_seconds=0)
+
+    def stop(done: int) -> None:
+        if done >= 415:
+            raise KeyboardInterrupt
+    with monkeypatch.context() as m:
+        m.setattr(columnar_run, "applies", lambda *a: False)
+        with pytest.raises(Interrupted):
+            run(job, progress=False, on_chunk=stop)
+    resumed = run(attrs.evolve(job, resume=True), progress=False)
+    assert resumed.route == "columnar" and resumed.resumed_from == 415
+    run(attrs.evolve(job, output=tmp_path / "clean.csv"), progress=False)
+    assert (tmp_path / "o.csv").read_bytes() == (tmp_path / "clean.csv").read_bytes()
+
+
 def test_gbk_csv_with_chinese_headers_is_the_row_routes_byte_for_byte(
         tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A CSV saved as GBK (Excel on a Chinese Windows), headed by the facts' Chinese labels, with

@@ -22,15 +22,16 @@ def shm(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> dict:
     root = tmp_path / "shm"
     root.mkdir()
     monkeypatch.setattr(spool, "SHARED_MEMORY", root)
-    seen = {"root": root, "in": 0, "out": 0}
+    seen = {"root": root, "in": 0, "out": 0, "text": 0}
     put, append = spool.Spool.put, spool.append
 
     def counting_put(self: spool.Spool, chunk: object) -> object:
         out = put(self, chunk)
-        seen["in"] += isinstance(out, spool.SpooledBatch)
+        seen["in"] += isinstance(out, spool.Spooled)
+        seen["text"] += isinstance(out, spool.Spooled) and type(out.chunk).__name__ == "TextBatch"
         return out
 
-    def counting_append(f: object, text: spool.SpooledText) -> None:
+    def counting_append(f: object, text: spool.SpooledOutput) -> None:
         seen["out"] += 1
         append(f, text)
     monkeypatch.setattr(spool.Spool, "put", counting_put)
@@ -55,6 +56,23 @@ def test_two_workers_through_files_write_the_bytes_of_one(tmp_path: pathlib.Path
     # every batch (2,500 rows in batches of 5 x 64) went through files, both ways
     assert shm["in"] == shm["out"] == 8
     assert list(shm["root"].iterdir()) == []          # the run's directory is gone
+
+
+def test_csv_blocks_are_parsed_by_two_workers_through_files(tmp_path: pathlib.Path, shm: dict) -> None:
+    """CSV: the main process numbers the lines of each block and the workers parse them; a block
+    with a blank line is parsed by the main process (and does not travel as text)."""
+    from tests.test_batch_columnar import csv_text
+    lines = csv_text(households(3000, seed=37))
+    lines[2000:2000] = ["," * lines[0].count(",") + "\r\n"]          # a blank row: positions shift
+    src = tmp_path / "h.csv"
+    src.write_bytes("".join(lines).encode("utf-8"))
+    one = Job(pack=str(WORKLOAD), input=src, output=tmp_path / "one.csv", as_of=AS_OF, chunk_size=5)
+    s1 = run(one, progress=False)
+    s2 = run(attrs.evolve(one, output=tmp_path / "two.csv", workers=2), progress=False)
+    assert s1.route == s2.route == "columnar" and s1.blank == s2.blank == 1
+    assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "two.csv").read_bytes()
+    assert shm["in"] == shm["out"] >= 5 and 1 <= shm["text"] < shm["in"]
+    assert list(shm["root"].iterdir()) == []
 
 
 def test_without_room_in_shared_memory_chunks_go_through_the_pipes(
@@ -87,16 +105,20 @@ def test_an_interrupted_two_worker_run_resumes_and_leaves_no_files(
 
 
 def test_a_batch_or_an_output_that_cannot_be_written_travels_as_it_is(tmp_path: pathlib.Path) -> None:
-    from rulekit.batch.columnar_run import Batch
+    from rulekit.batch.columnar_run import Batch, TextBatch
     batch = Batch(pa.record_batch([pa.array([1.5])], names=["x"]), 0, None, "f row ")
     gone = spool.Spool(str(tmp_path / "gone"))
     assert gone.put(batch) is batch
     assert gone.put([(0, "f:2", ("a",))]) == [(0, "f:2", ("a",))]      # a row chunk: never spooled
-    assert spool.put_text(str(tmp_path / "gone"), b"a,b\r\n") == b"a,b\r\n"
+    assert spool.put_output(str(tmp_path / "gone"), b"a,b\r\n") == b"a,b\r\n"
     here = spool.Spool(str(tmp_path))
     spooled = here.put(batch)
-    assert isinstance(spooled, spool.SpooledBatch)
+    assert isinstance(spooled, spool.Spooled) and spooled.chunk.records is None
     assert spooled.open().records.equals(batch.records) and not os.path.exists(spooled.path)
+    text = TextBatch(b"H1,2\nH2,3\n", 7, 1, 2, "h.csv")
+    spooled = here.put(text)
+    assert isinstance(spooled, spool.Spooled) and spooled.chunk.data == b""
+    assert spooled.open() == text and not os.path.exists(spooled.path)
 
 
 def test_append_falls_back_to_copying_where_sendfile_refuses(tmp_path: pathlib.Path) -> None:
@@ -107,8 +129,8 @@ def test_append_falls_back_to_copying_where_sendfile_refuses(tmp_path: pathlib.P
         with out_path.open(mode) as out:
             out.seek(0, os.SEEK_END)
             out.write(b"buffered,")
-            text = spool.put_text(str(tmp_path), "一,二\r\n".encode() * 1000)
-            assert isinstance(text, spool.SpooledText)
+            text = spool.put_output(str(tmp_path), "一,二\r\n".encode() * 1000)
+            assert isinstance(text, spool.SpooledOutput)
             spool.append(out, text)
             out.write(b"tail\r\n")
             assert not os.path.exists(text.path)

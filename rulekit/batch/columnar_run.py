@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import collections
 import csv
+import functools
 import io
 import math
 import pickle
@@ -49,6 +50,14 @@ _SPACE = "".join(f"\\x{{{ord(c):x}}}" for c in map(chr, range(0x3001)) if c.issp
 _BLANK_TEXT = f"^[{_SPACE}]*$"
 _PLAIN_NUMBER = r"^-?[0-9]{1,15}(\.[0-9]+)?$"   # numbers Arrow's cast reads as float() does
 _QUOTE = '[,"\r\n]'                            # what makes the csv module quote a field
+
+
+@functools.cache
+def _sure_bytes() -> Any:
+    """Per byte value: an ASCII character that makes a CSV line not blank (not a comma, not
+    white space as str.isspace sees it)."""
+    import numpy as np
+    return np.array([b < 128 and chr(b) != "," and not chr(b).isspace() for b in range(256)])
 _BOOL_TEXT = {"是": True, "否": False, "true": True, "false": False, "True": True,
               "False": False, "TRUE": True, "FALSE": False}
 
@@ -118,6 +127,27 @@ def _unpickle(data: bytes) -> Batch:
     return Batch(*pickle.loads(data))
 
 
+@attrs.frozen
+class TextPiece:
+    """A block of CSV lines (UTF-8) in which the main process found every line to be one row
+    that is not blank (`_plain_rows`), so that it can number them without parsing them."""
+    data: bytes
+    before: int               # lines of the file before the block
+    count: int                # its lines: its rows
+    path: str
+
+
+@attrs.frozen
+class TextBatch:
+    """A TextPiece numbered from position `first`, for a worker to parse (Route.parse): the
+    parsing is the larger part of reading CSV, and it then runs in every worker at once."""
+    data: bytes
+    first: int
+    before: int
+    count: int
+    path: str
+
+
 def batches(pieces: Iterable[Any], plan: Any, skip: int, blank: list[int],
             chunk_size: int) -> Iterator[Any]:
     """The chunks of the run: a Batch for each Arrow piece (records, row numbers, where), and the
@@ -127,6 +157,15 @@ def batches(pieces: Iterable[Any], plan: Any, skip: int, blank: list[int],
     columns = [i for i, _, _, _, _ in plan.columns]
     position = 0
     for piece in pieces:
+        if isinstance(piece, TextPiece):
+            if position + piece.count <= skip:
+                position += piece.count
+                continue
+            if position >= skip:
+                yield TextBatch(piece.data, position, piece.before, piece.count, piece.path)
+                position += piece.count
+                continue
+            piece = _parsed(piece, len(plan.header))      # resumed inside it: sliced below
         if not isinstance(piece, tuple):
             chunk: list = []
             for where, cells in piece:
@@ -185,12 +224,46 @@ def csv_pieces(path: Any, width: int, size: int, encoding: str = "utf-8") -> Ite
             return
         if codec != "utf-8":
             block = block.decode(codec).encode("utf-8")
-        piece = _arrow_block(block, width)
-        if piece is None:
-            yield _csv_rows(path, before, text=block.decode("utf-8"))
-        else:
-            rb, count = piece
-            yield rb, _line_numbers(before, count), f"{path.name}:"
+        count = _plain_rows(block)
+        piece = TextPiece(block, before, count or 0, str(path))
+        yield piece if count is not None else _parsed(piece, width)
+
+
+def _parsed(piece: TextPiece, width: int) -> Any:
+    """A block of CSV lines parsed here: an Arrow piece (records, row numbers, where), or its
+    rows as the csv module reads them."""
+    import pathlib
+    path = pathlib.Path(piece.path)
+    parsed = _arrow_block(piece.data, width)
+    if parsed is None:
+        return _csv_rows(path, piece.before, text=piece.data.decode("utf-8"))
+    rb, count = parsed
+    return rb, _line_numbers(piece.before, count), f"{path.name}:"
+
+
+def _plain_rows(block: bytes) -> int | None:
+    """The number of lines of a block of UTF-8 CSV lines without quotes, when each is surely one
+    row that is not blank (readers._blank), so that rows can be numbered before they are parsed;
+    else None. Surely: no NUL, no carriage return outside CRLF, and each line starts with an
+    ASCII byte that is neither a comma nor white space (a household id usually does); a line
+    that does not is looked at whole."""
+    import numpy as np
+
+    from rulekit.batch.readers import lone_crs
+    if b"\x00" in block or lone_crs(block):
+        return None
+    data = np.frombuffer(block, dtype=np.uint8)
+    starts = np.flatnonzero(data == 10) + 1
+    starts = np.concatenate(([0], starts[starts < len(block)]))
+    unsure = np.flatnonzero(~_sure_bytes()[data[starts]])
+    if len(unsure) > 100:
+        return None
+    ends = [*starts[1:].tolist(), len(block)]
+    for k in unsure.tolist():
+        cells = block[starts[k]:ends[k]].decode("utf-8").rstrip("\r\n").split(",")
+        if all(not c.strip() for c in cells):
+            return None
+    return len(starts)
 
 
 def _line_numbers(before: int, count: int) -> Any:
@@ -204,7 +277,9 @@ def _arrow_block(block: bytes, width: int) -> tuple[Any, int] | None:
     import numpy as np
     import pyarrow as pa
     import pyarrow.csv as pcsv
-    if b"\x00" in block or (b"\r" in block and block.count(b"\r") != block.count(b"\r\n")):
+
+    from rulekit.batch.readers import lone_crs
+    if b"\x00" in block or lone_crs(block):
         return None
     ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
     if not block.endswith(b"\n"):
@@ -331,6 +406,7 @@ class Route:
                           for name, hit, _ in self.layout.decisions]
         self.rules = list(spec.rules)
         self.width = len(self.plan.header)
+        self.read = [i for i, _, _, _, _ in self.plan.columns]        # the input columns read
         self.kinds = [(path[0], kind) for _, _, path, kind, _ in self.plan.columns]
         # digits of a row's answer: per first-hit decision its outcome code + 1, per collect
         # decision one per outcome, then one per rule; radix of each digit
@@ -338,10 +414,15 @@ class Route:
                       for o in ([outs] if hit == "first" else outs)] + [2] * len(self.rules)
         self.answers: dict[Any, tuple[str, tuple[int, ...]]] = {}   # digits key -> text, statuses
 
-    def process(self, batch: Batch) -> Any:
+    def process(self, batch: Batch | TextBatch) -> Any:
         import numpy as np
 
         from rulekit.batch.run import ChunkOut
+        if isinstance(batch, TextBatch):
+            parsed = self.parse(batch)
+            if isinstance(parsed, list):
+                return self.worker.process(parsed)
+            batch = parsed
         n = batch.records.num_rows
         facts, ids, fallback = self.columns(batch.records)
         try:
@@ -365,6 +446,18 @@ class Route:
                                                        STATUSES[code]] += int(count)
         rows = self.by_row(batch, np.flatnonzero(fallback), statuses, decisions)
         return ChunkOut(_splice(lines, fallback, rows, n), "", (), dict(statuses), dict(decisions), n)
+
+    def parse(self, text: TextBatch) -> Batch | list:
+        """A block of CSV lines as a Batch (parsed by Arrow), or as the row route's chunk when only
+        the csv module reads it exactly. The main process numbered its rows (`_plain_rows`)."""
+        piece = _parsed(TextPiece(text.data, text.before, text.count, text.path), self.width)
+        if isinstance(piece, tuple):
+            rb, lines, where = piece
+            assert rb.num_rows == text.count
+            return Batch(rb.select(self.read), text.first, lines, where)
+        rows = [(text.first + k, where, cells) for k, (where, cells) in enumerate(piece)]
+        assert len(rows) == text.count and all(cells is not None for _, _, cells in rows)
+        return rows
 
     # -- conversion --------------------------------------------------------------------------------
 

@@ -227,10 +227,23 @@ def csv_blocks(path: pathlib.Path, size: int) -> Iterator[tuple[int, int, bytes]
                 # lines as the csv module counts them: a lone carriage return ends one too
                 lines += block.count(b"\n", 0, cut)
                 if b"\r" in block:
-                    lines += block.count(b"\r", 0, cut) - block.count(b"\r\n", 0, cut)
+                    lines += lone_crs(memoryview(block)[:cut])
                 offset += cut
         if rest:
             yield lines, offset, rest
+
+
+def lone_crs(data: Any) -> int:
+    """Carriage returns not followed by a line feed (the csv module ends a line at each), counted
+    with numpy when it is there: `bytes.count(b"\\r\\n")` takes 4x as long on a CRLF file."""
+    try:
+        import numpy as np
+    except ImportError:
+        data = bytes(data)
+        return data.count(b"\r") - data.count(b"\r\n")
+    d = np.frombuffer(data, dtype=np.uint8)
+    after = np.flatnonzero(d == 13) + 1
+    return int(((after >= len(d)) | (d[np.minimum(after, len(d) - 1)] != 10)).sum()) if len(d) else 0
 
 
 def parquet_batches(path: pathlib.Path, batch_size: int) -> Iterator[Any]:

@@ -143,7 +143,7 @@ class WorkerSpec:
 
 @attrs.frozen
 class ChunkOut:
-    text: str | bytes | spool.SpooledText       # bytes: UTF-8 already (the columnar route);
+    text: str | bytes | spool.SpooledOutput     # bytes: UTF-8 already (the columnar route);
                                                 # a file: spooled by a worker (spool.py)
     full: str
     tallies: tuple[tuple[tuple, ...], ...]      # per report, each row's contribution
@@ -217,9 +217,11 @@ class Worker:
             from rulekit.batch.columnar_run import Route
             if self.columnar is None:
                 self.columnar = Route(self)
-            if isinstance(chunk, spool.SpooledBatch):       # in and out through shared memory
+            if isinstance(chunk, spool.Spooled):       # in and out through shared memory
                 out = self.columnar.process(chunk.open())
-                return attrs.evolve(out, text=spool.put_text(chunk.directory, out.text))
+                if isinstance(out.text, bytes):
+                    out = attrs.evolve(out, text=spool.put_output(chunk.directory, out.text))
+                return out
             return self.columnar.process(chunk)
         out = io.StringIO()
         writer = csv.writer(out) if self.spec.csv_output else None
@@ -351,7 +353,7 @@ class Outputs:
 
     def write(self, chunk: ChunkOut) -> None:
         text = chunk.text
-        if isinstance(text, spool.SpooledText):
+        if isinstance(text, spool.SpooledOutput):
             spool.append(self.files["out"], text)
         else:
             self.files["out"].write(text if isinstance(text, bytes) else text.encode("utf-8"))

@@ -5,9 +5,10 @@ With `--workers N` the pool pickles every chunk into a pipe and every chunk's ou
 million households of the workload are ~360 MB of Arrow columns in and ~380 MB of CSV out, each
 copied four times (pickle, pipe write, pipe read, unpickle), and all of it in the main process,
 which also reads the input. Measured on 2 cores, that made two workers no faster than one. Here
-the main process writes each Arrow batch once into a file (Arrow's IPC format) in a directory of
-its own under /dev/shm; the worker maps the file (no copy) and writes its output lines to another
-file there, which the main process appends to the output with `os.sendfile` (the kernel copies).
+the main process writes each Arrow batch once into a file (Arrow's IPC format; a block of CSV
+lines as its bytes) in a directory of its own under /dev/shm; the worker maps the file (no copy)
+and writes its output lines to another file there, which the main process appends to the output
+with `os.sendfile` (the kernel copies).
 
 Only a transport: what a chunk holds and what the output says are unchanged, and any failure to
 use the files (no /dev/shm, too little room in it, a full disk while writing) sends that chunk
@@ -30,28 +31,30 @@ MIN_FREE = 1 << 30            # leave /dev/shm alone when it has less room than 
 
 
 @attrs.frozen
-class SpooledBatch:
-    """A columnar Batch (columnar_run.Batch) whose records wait in `path`; the worker writes its
-    output lines into `directory`."""
+class Spooled:
+    """A chunk of the columnar route whose data waits in `path`: a columnar_run.Batch without its
+    records (an Arrow IPC file) or a columnar_run.TextBatch without its bytes. The worker writes
+    its output lines into `directory`."""
     path: str
-    first: int
-    lines: Any                # numpy int64 array: each row's place in the file
-    where: str
+    chunk: Any
     directory: str
 
     def open(self) -> Any:
-        """The Batch, its columns mapped from the file (which is removed: the mapping stays)."""
-        import pyarrow as pa
-
+        """The chunk with its data back (Arrow columns mapped from the file, not copied); the
+        file is removed (a mapping outlives it)."""
         from rulekit.batch.columnar_run import Batch
-        with pa.memory_map(self.path) as source:
-            records = pa.ipc.open_stream(source).read_next_batch()
+        if isinstance(self.chunk, Batch):
+            import pyarrow as pa
+            with pa.memory_map(self.path) as source:
+                chunk = attrs.evolve(self.chunk, records=pa.ipc.open_stream(source).read_next_batch())
+        else:
+            chunk = attrs.evolve(self.chunk, data=pathlib.Path(self.path).read_bytes())
         os.unlink(self.path)
-        return Batch(records, self.first, self.lines, self.where)
+        return chunk
 
 
 @attrs.frozen
-class SpooledText:
+class SpooledOutput:
     """A chunk's output (UTF-8 bytes) waiting in a file for the main process to append."""
     path: str
 
@@ -77,28 +80,31 @@ class Spool:
             return cls(None)
 
     def put(self, chunk: Any) -> Any:
-        """A columnar Batch as a SpooledBatch; anything else (row chunks), or a batch that cannot
-        be written, as it is."""
-        from rulekit.batch.columnar_run import Batch
-        if self.directory is None or not isinstance(chunk, Batch):
+        """A columnar chunk (Batch or TextBatch) as Spooled; anything else (row chunks), or a
+        chunk that cannot be written, as it is."""
+        from rulekit.batch.columnar_run import Batch, TextBatch
+        if self.directory is None or not isinstance(chunk, (Batch, TextBatch)):
             return chunk
-        import pyarrow as pa
         self.count += 1
-        path = os.path.join(self.directory, f"in-{self.count}.arrow")
+        path = os.path.join(self.directory, f"in-{self.count}")
         try:
-            with pa.OSFile(path, "wb") as sink, pa.ipc.new_stream(sink, chunk.records.schema) as out:
-                out.write_batch(chunk.records)
+            if isinstance(chunk, Batch):
+                import pyarrow as pa
+                with pa.OSFile(path, "wb") as sink, pa.ipc.new_stream(sink, chunk.records.schema) as out:
+                    out.write_batch(chunk.records)
+                return Spooled(path, attrs.evolve(chunk, records=None), self.directory)
+            pathlib.Path(path).write_bytes(chunk.data)
+            return Spooled(path, attrs.evolve(chunk, data=b""), self.directory)
         except OSError:                 # full: this one goes through the pipe
             pathlib.Path(path).unlink(missing_ok=True)
             return chunk
-        return SpooledBatch(path, chunk.first, chunk.lines, chunk.where, self.directory)
 
     def close(self) -> None:
         if self.directory is not None:
             shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def put_text(directory: str, data: bytes) -> SpooledText | bytes:
+def put_output(directory: str, data: bytes) -> SpooledOutput | bytes:
     """A worker's output for a chunk as a file in the run's directory (or the bytes themselves
     when it cannot be written)."""
     path = None
@@ -110,10 +116,10 @@ def put_text(directory: str, data: bytes) -> SpooledText | bytes:
         if path is not None:
             pathlib.Path(path).unlink(missing_ok=True)
         return data
-    return SpooledText(path)
+    return SpooledOutput(path)
 
 
-def append(out: IO[bytes], text: SpooledText) -> None:
+def append(out: IO[bytes], text: SpooledOutput) -> None:
     """Append a spooled output to `out` (an open binary file) and remove it."""
     out.flush()
     with open(text.path, "rb") as src:
