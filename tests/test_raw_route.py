@@ -22,7 +22,7 @@ AS_OF = "2021-01-01"
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 HOSTILE = [True, False, "1", "", None, math.nan, math.inf, -math.inf, -1, 0, 0.5, 2.5, 10 ** 30,
-           -(10 ** 30), 1e308, [], {}]
+           -(10 ** 30), 1e308, 10 ** 400, -(10 ** 400), [], {}]
 
 
 def _value(spec: dict) -> st.SearchStrategy:

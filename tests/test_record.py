@@ -33,6 +33,18 @@ def test_flat_export_fields_are_lifted_into_their_section() -> None:
     assert h.income.dividend == 300
 
 
+def test_a_number_too_large_for_arithmetic_is_an_error_not_a_crash() -> None:
+    """An integer no float can hold (JSON allows 400 digits) is reported where it is, in both
+    languages, as NaN is; before, the arithmetic raised OverflowError."""
+    with pytest.raises(RecordError) as e:
+        parse_household({"id": "H1", "income": {"wage_income": 10 ** 400, "claims_income": float("nan")}})
+    by_path = {p.path: p for p in e.value.problems}
+    assert by_path["income.wage_income"].text("en") == \
+        "must be a number a float can hold, at most ±1.8e308 (got an integer of 401 digits)"
+    assert by_path["income.wage_income"].text("zh") == "数值过大：必须在 ±1.8e308 以内（现在是 401 位的整数）；请更正"
+    assert by_path["income.claims_income"].text("zh") == "必须是有限的数（现在是 nan）；请更正"
+
+
 def test_unknown_field_is_an_error_with_did_you_mean() -> None:
     with pytest.raises(RecordError) as e:
         parse_household({"id": "H1", "members": [{"helth": "健康", "age": 3}]})

@@ -343,8 +343,10 @@ def _raw_prologue(cp: CompiledPack, namespace: dict) -> tuple[str, tuple, tuple,
         namespace[f"_t_{kind}"] = frozenset(allowed)
         lines.append(f"    v_{kind} = _g_{kind}(raw)")
         lines.append(f"    if not _t_{kind}.issuperset(map(type, v_{kind})): return None")
-        if kind == "number":   # NaN and infinities: the sum is then not finite
-            lines += ["    s = sum(v_number)", "    if s - s != 0: return None"]
+        if kind in ("number", "integer"):
+            # NaN and infinities: the sum is then not finite; an int no float can hold: the
+            # float sum raises OverflowError (the caller then takes the checked route)
+            lines += [f"    s = sum(v_{kind}, 0.0)", "    if s - s != 0: return None"]
         lines.append("    (" + "".join(f"_n_{n}, " for n in names) + f") = v_{kind}")
         groups.append(f"v_{kind}")
     for n, f in facts.items():

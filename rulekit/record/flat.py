@@ -11,8 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import math
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
+
+import attrs
 
 from rulekit.errors import Problem, RecordError
 
@@ -30,6 +33,17 @@ _WORDS = {"number": "a number", "integer": "a whole number", "bool": "true or fa
 _FAST_TYPES = {"number": (int, float), "integer": (int,), "bool": (bool,), "text": (str,)}
 
 
+INT_LIMIT = int(sys.float_info.max)       # an int beyond this cannot meet a float in arithmetic
+
+
+def too_large(value: Any) -> Problem | None:
+    """The problem of an integer no float can hold (10**400 made the arithmetic raise)."""
+    if value.__class__ is int and not -INT_LIMIT <= value <= INT_LIMIT:
+        return Problem(f"must be a number a float can hold, at most ±1.8e308 (got an integer of "
+                       f"{len(str(abs(value)))} digits)")
+    return None
+
+
 def check_facts(facts: Mapping[str, dict], raw: Mapping[str, Any], prefix: str,
                 problems: list[Problem], skip: tuple[str, ...] = ()) -> dict[str, Any]:
     """The values of `raw` checked against the declarations in `facts` (problems appended)."""
@@ -38,7 +52,8 @@ def check_facts(facts: Mapping[str, dict], raw: Mapping[str, Any], prefix: str,
         spec = facts.get(key)
         if spec is not None and value.__class__ in _FAST_TYPES.get(spec["type"], ()) \
                 and not spec.get("values") and "minimum" not in spec \
-                and (value.__class__ is not float or math.isfinite(value)):
+                and (value.__class__ is not float or math.isfinite(value)) \
+                and (value.__class__ is not int or -INT_LIMIT <= value <= INT_LIMIT):
             out[key] = value      # the common case: a plain value of the declared type
             continue
         if key in skip:
@@ -59,6 +74,9 @@ def check_facts(facts: Mapping[str, dict], raw: Mapping[str, Any], prefix: str,
             continue
         if isinstance(value, float) and not math.isfinite(value):
             problems.append(Problem(f"must be a finite number (got {value!r})", path=path))
+            continue
+        if (big := too_large(value)) is not None:
+            problems.append(attrs.evolve(big, path=path))
             continue
         if kind == "date" and isinstance(value, str):
             try:
@@ -89,7 +107,8 @@ def compile_checker(facts: Mapping[str, dict]) -> Callable[[Mapping[str, Any]], 
         if spec.get("values") or kind == "date":
             lines.append(f"    if {name!r} in raw: return None")
             continue
-        test = {"number": "c is int or (c is float and v - v == 0)", "integer": "c is int",
+        test = {"number": "(c is int and -L <= v <= L) or (c is float and v - v == 0)",
+                "integer": "c is int and -L <= v <= L",
                 "bool": "c is bool", "text": "c is str"}[kind]
         if "minimum" in spec and kind in ("number", "integer"):
             test = f"({test}) and v >= {float(spec['minimum'])!r}"
@@ -102,7 +121,7 @@ def compile_checker(facts: Mapping[str, dict]) -> Callable[[Mapping[str, Any]], 
                   f"    elif {name!r} in raw: n += 1"]
     lines.append("    return env if n == len(raw) else None")
     namespace: dict[str, Any] = {"__builtins__": {"len": len, "str": str, "int": int,
-                                                  "float": float, "bool": bool}}
+                                                  "float": float, "bool": bool}, "L": INT_LIMIT}
     exec(compile("\n".join(lines), "<rulekit flat facts check>", "exec"), namespace)
     return namespace["check"]
 

@@ -21,6 +21,7 @@ import jsonschema
 
 from rulekit.errors import Problem, RecordError
 from rulekit.record import model
+from rulekit.record.flat import INT_LIMIT, too_large
 
 SCHEMA_ID = "https://rulekit.example/schemas/household-1.json"
 MAX_TEXT = 2000
@@ -196,6 +197,9 @@ def _normalise_value(f: attrs.Attribute, value: Any, where: tuple,
     if isinstance(value, float) and not math.isfinite(value):
         problems.append(Problem(f"must be a finite number (got {value!r})", path=_path(where)))
         return 0
+    if (big := too_large(value)) is not None:
+        problems.append(attrs.evolve(big, path=_path(where)))
+        return 0
     if kind == model.DATE and isinstance(value, dt.date):
         return value.isoformat()
     if kind == model.DATE and isinstance(value, str):
@@ -261,7 +265,8 @@ def _normalise_object(cls: type, raw: Any, where: tuple, problems: list[Problem]
     fields, plain = _field_table(cls)
     out = {}
     for name, value in own.items():
-        if name in plain and (value.__class__ is not float or math.isfinite(value)):
+        if name in plain and (value.__class__ is not float or math.isfinite(value)) \
+                and (value.__class__ is not int or -INT_LIMIT <= value <= INT_LIMIT):
             out[name] = value          # the common case: a plain value, nothing to map
         else:
             out[name] = _normalise_value(fields[name], value, where + (name,), problems)

@@ -437,6 +437,9 @@ PROBLEM_ZH: list[tuple[str, str]] = [
     (r"write the new values as .*", "请把新取值写成 values: [{from: YYYY-MM-DD, value: ..., source: ...}]"),
     (r"a pack file must be a mapping with at least a 'pack:' section", "政策包文件必须是映射，并且至少有 pack: 一节"),
     (r"(?P<L>.+): (?P<E>.+) does not hold \((?P<F>.*)\); correct the record", "录入错误：{L}（{E} 不成立；读到的数：{F}）；请核对更正"),
+    (r"must be a finite number \(got (?P<G>.+)\)", "必须是有限的数（现在是 {G}）；请更正"),
+    (r"must be a number a float can hold, at most ±1\.8e308 \(got an integer of (?P<D>\d+) digits\)",
+     "数值过大：必须在 ±1.8e308 以内（现在是 {D} 位的整数）；请更正"),
 ]
 _COMPILED = [(_re.compile("^" + _re.sub(r"'([A-Z])'", lambda m: _R.format(m.group(1)), p) + "$"), zh)
              for p, zh in PROBLEM_ZH]
