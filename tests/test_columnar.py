@@ -75,6 +75,37 @@ def test_rows_it_cannot_decide_go_to_the_per_row_engine(pack, workload) -> None:
         assert res.outcome("monitoring", i) == rows[i][0]
 
 
+def test_numbers_beyond_exact_float_arithmetic_go_to_the_per_row_engine(pack, workload) -> None:
+    """An int too large for a float (which made numpy raise and lost the batch) and values of
+    10**15 or more, where float and integer arithmetic may differ: marked, the others decided."""
+    records = workload.households(6, seed=5)
+    records[1]["wage"] = 10 ** 400
+    records[2]["car_price_last_year"] = 10 ** 15
+    records[3]["n_labor"] = 2 ** 60
+    records[4]["dibao"] = -1e16
+    columns, odd = columns_from_records(pack, records)
+    res = pack.evaluate_columns(columns, as_of="2021-01-01")
+    assert list(np.flatnonzero(res.fallback | odd)) == [1, 2, 3, 4]
+    rows = _per_row(pack, records)
+    for i in (0, 5):
+        assert res.outcome("monitoring", i) == rows[i][0]
+    as_lists = {k: [r[k] for r in records] for k in pack.spec.facts}   # the same from plain lists
+    assert list(np.flatnonzero(pack.evaluate_columns(as_lists, as_of="2021-01-01").fallback)) == [1, 2, 3, 4]
+
+
+def test_a_record_of_another_shape_or_type_keeps_every_other_row(pack, workload) -> None:
+    """Records missing a key, with an extra key, or with a number as id: the fast reading does
+    not apply, and every row still comes out (marked where it must)."""
+    records = workload.households(5, seed=9)
+    records[1]["id"] = 17
+    records[3]["extra"] = True
+    columns, odd = columns_from_records(pack, records)
+    assert list(np.flatnonzero(odd)) == [1, 3]
+    res = pack.evaluate_columns(columns, as_of="2021-01-01")
+    for i in (0, 2, 4):
+        assert res.outcome("monitoring", i) == workload.reference(records[i])["outcome"]
+
+
 def test_division_by_zero_is_never_decided_in_columns(tmp_path: pathlib.Path) -> None:
     d = tmp_path / "p"
     d.mkdir()

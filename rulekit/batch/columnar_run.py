@@ -40,10 +40,10 @@ from typing import Any
 import attrs
 
 from rulekit.batch.rows import cell, household_status
+from rulekit.engine.columnar import EXACT  # below it float and integer arithmetic agree, cells print as ints
 
 BATCH_FACTOR = 64             # rows per Arrow batch: the run's chunk size times this
 CSV_LINE_BYTES = 256          # CSV blocks are read by size: rows per batch times this
-EXACT = 1e15                  # below this, float and integer arithmetic agree and cells print as ints
 STATUSES = ("decided", "needs_review", "undetermined")     # household_status's order of precedence
 # Python's str.strip() whitespace, as a regular expression class (for an all-blank text cell)
 _SPACE = "".join(f"\\x{{{ord(c):x}}}" for c in map(chr, range(0x3001)) if c.isspace())
