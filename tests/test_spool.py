@@ -135,3 +135,24 @@ def test_append_falls_back_to_copying_where_sendfile_refuses(tmp_path: pathlib.P
             out.write(b"tail\r\n")
             assert not os.path.exists(text.path)
         assert out_path.read_bytes() == b"head\r\nbuffered," + "一,二\r\n".encode() * 1000 + b"tail\r\n"
+
+
+def test_a_killed_runs_directory_is_removed_by_the_next_run(tmp_path: pathlib.Path) -> None:
+    """kill -9 leaves the run's directory in shared memory (RAM): the next run removes it, and
+    leaves alone the directory of a run still going."""
+    import subprocess
+    import sys
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    dead = tmp_path / f"{spool.PREFIX}{gone}-abc"
+    dead.mkdir()
+    (dead / "in-3").write_bytes(b"x" * 100)
+    alive = tmp_path / f"{spool.PREFIX}{os.getpid()}-def"
+    alive.mkdir()
+    other = tmp_path / "rulekit-run-notapid"
+    other.mkdir()
+    fresh = spool.Spool.open(tmp_path)
+    assert fresh.directory is not None
+    assert not dead.exists() and alive.exists() and other.exists()
+    fresh.close()
+    assert not pathlib.Path(fresh.directory).exists()

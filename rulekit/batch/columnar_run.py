@@ -51,13 +51,6 @@ _BLANK_TEXT = f"^[{_SPACE}]*$"
 _PLAIN_NUMBER = r"^-?[0-9]{1,15}(\.[0-9]+)?$"   # numbers Arrow's cast reads as float() does
 _QUOTE = '[,"\r\n]'                            # what makes the csv module quote a field
 
-
-@functools.cache
-def _sure_bytes() -> Any:
-    """Per byte value: an ASCII character that makes a CSV line not blank (not a comma, not
-    white space as str.isspace sees it)."""
-    import numpy as np
-    return np.array([b < 128 and chr(b) != "," and not chr(b).isspace() for b in range(256)])
 _BOOL_TEXT = {"是": True, "否": False, "true": True, "false": False, "True": True,
               "False": False, "TRUE": True, "FALSE": False}
 
@@ -103,6 +96,14 @@ def _warm() -> None:
     import pyarrow.compute  # noqa: F401
     import pyarrow.csv  # noqa: F401
     import pyarrow.parquet  # noqa: F401
+
+
+@functools.cache
+def _sure_bytes() -> Any:
+    """Per byte value: an ASCII character that makes a CSV line not blank (not a comma, not
+    white space as str.isspace sees it)."""
+    import numpy as np
+    return np.array([b < 128 and chr(b) != "," and not chr(b).isspace() for b in range(256)])
 
 
 # -- the main process: Arrow batches in input order ----------------------------------------------------

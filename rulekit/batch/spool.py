@@ -28,6 +28,7 @@ import attrs
 
 SHARED_MEMORY = pathlib.Path("/dev/shm")
 MIN_FREE = 1 << 30            # leave /dev/shm alone when it has less room than this (Docker: 64 MB)
+PREFIX = "rulekit-run-"       # then the main process's id: rulekit-run-4242-xxxxxxxx
 
 
 @attrs.frozen
@@ -59,6 +60,21 @@ class SpooledOutput:
     path: str
 
 
+def _remove_orphans(parent: pathlib.Path) -> None:
+    """Remove the directories of runs that were killed (kill -9, power cut) and could not remove
+    their own: their main process, whose id the name holds, is gone. Shared memory is RAM."""
+    for path in parent.glob(f"{PREFIX}*"):
+        pid = path.name[len(PREFIX):].split("-")[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except OSError:              # another user's process: alive, not ours to judge
+            pass
+
+
 class Spool:
     """The run's directory in shared memory, or nothing to do where there is none."""
 
@@ -72,10 +88,11 @@ class Spool:
         Spool that leaves every chunk to the pipes."""
         parent = SHARED_MEMORY if parent is None else parent
         try:
+            _remove_orphans(parent)
             room = os.statvfs(parent)
             if room.f_bavail * room.f_frsize < MIN_FREE:
                 return cls(None)
-            return cls(tempfile.mkdtemp(prefix="rulekit-run-", dir=parent))
+            return cls(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=parent))
         except (OSError, AttributeError):       # no such directory, not writable, not POSIX
             return cls(None)
 
