@@ -22,13 +22,14 @@ def shm(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> dict:
     root = tmp_path / "shm"
     root.mkdir()
     monkeypatch.setattr(spool, "SHARED_MEMORY", root)
-    seen = {"root": root, "in": 0, "out": 0, "text": 0}
+    seen = {"root": root, "in": 0, "out": 0, "text": 0, "group": 0}
     put, append = spool.Spool.put, spool.append
 
     def counting_put(self: spool.Spool, chunk: object) -> object:
         out = put(self, chunk)
         seen["in"] += isinstance(out, spool.Spooled)
         seen["text"] += isinstance(out, spool.Spooled) and type(out.chunk).__name__ == "TextBatch"
+        seen["group"] += type(out).__name__ == "GroupTask"
         return out
 
     def counting_append(f: object, text: spool.SpooledOutput) -> None:
@@ -198,3 +199,74 @@ def test_a_two_worker_run_killed_with_sigkill_resumes_exactly(tmp_path: pathlib.
     time.sleep(0.5)                     # the killed run's workers see their pipe close and exit
     spool.Spool.open().close()
     assert not list(spool.SHARED_MEMORY.glob(f"{spool.PREFIX}{proc.pid}-*"))
+
+
+def grouped_parquet(path: pathlib.Path, rows: list[dict], types: dict, group_rows: int) -> pathlib.Path:
+    names = list(rows[0])
+    arrays = [pa.array([r.get(k) for r in rows], types.get(k)) for k in names]
+    import pyarrow.parquet as pq
+    pq.write_table(pa.table(arrays, names=names), path, row_group_size=group_rows)
+    return path
+
+
+def test_row_groups_read_by_the_workers_write_the_bytes_of_one(
+        tmp_path: pathlib.Path, shm: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Parquet file of several row groups: with two workers each group whose statistics prove
+    it has no blank row is read by a worker (the main process moves no data); the group with
+    blank rows is read by the main process. Bad cells and rows the columnar path leaves are in
+    the groups. The output is the bytes of one worker; so is a resumed run that starts inside a
+    group."""
+    from rulekit.batch import columnar_run
+    rows, types = with_bad_rows(households(3000, seed=47))      # blank rows at 3, 4 and 500
+    types = {**types, "dibao": pa.float64()}                     # no null in dibao but there
+    src = grouped_parquet(tmp_path / "h.parquet", rows, types, 700)
+    tasks = []
+    one = Job(pack=str(WORKLOAD), input=src, output=tmp_path / "one.csv", as_of=AS_OF, chunk_size=5)
+    s1 = run(one, progress=False)
+    put = spool.Spool.put
+
+    def seen(self: spool.Spool, chunk: object) -> object:
+        if isinstance(chunk, columnar_run.GroupTask):
+            tasks.append((chunk.group, chunk.skip, chunk.first))
+        return put(self, chunk)
+    monkeypatch.setattr(spool.Spool, "put", seen)
+    s2 = run(attrs.evolve(one, output=tmp_path / "two.csv", workers=2), progress=False)
+    assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "two.csv").read_bytes()
+    assert (s1.statuses, s1.decisions, s1.blank) == (s2.statuses, s2.decisions, s2.blank)
+    assert s1.blank == 3 and s1.statuses["invalid"] > 10
+    # groups 1-4 (rows 700-3002) by the workers; group 0 holds the blank rows: read here
+    assert [g for g, _, _ in tasks] == [1, 2, 3, 4] and tasks[0] == (1, 0, 697)
+    assert shm["group"] == 4 and shm["out"] == shm["in"] + 4 and list(shm["root"].iterdir()) == []
+
+    # resumed from row 1000 (inside group 1), as an interrupted row-route run leaves it
+    job = attrs.evolve(one, output=tmp_path / "o.csv", checkpoint_seconds=0)
+
+    def stop(done: int) -> None:
+        if done >= 1000:
+            raise KeyboardInterrupt
+    with monkeypatch.context() as m:
+        m.setattr(columnar_run, "applies", lambda *a: False)
+        with pytest.raises(Interrupted):
+            run(attrs.evolve(job, chunk_size=5), progress=False, on_chunk=stop)
+    tasks.clear()
+    resumed = run(attrs.evolve(job, resume=True, workers=2), progress=False)
+    assert resumed.resumed_from == 1000 and tasks[0] == (1, 1000 - 697, 1000)
+    assert (tmp_path / "o.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
+
+
+def test_large_row_groups_and_no_shared_memory_keep_the_main_process_reading(
+        tmp_path: pathlib.Path, shm: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rulekit.batch import columnar_run
+    rows = households(2000, seed=53)
+    src = grouped_parquet(tmp_path / "h.parquet", rows, {}, 500)
+    one = Job(pack=str(WORKLOAD), input=src, output=tmp_path / "one.csv", as_of=AS_OF, chunk_size=5)
+    run(one, progress=False)
+    monkeypatch.setattr(columnar_run, "GROUP_ROWS_MAX", 499)      # groups too large: read here
+    run(attrs.evolve(one, output=tmp_path / "two.csv", workers=2), progress=False)
+    assert shm["group"] == 0 and shm["in"] >= 4                  # batches read here, spooled
+    monkeypatch.setattr(columnar_run, "GROUP_ROWS_MAX", 1 << 17)
+    monkeypatch.setattr(spool, "MIN_FREE", 1 << 62)              # no room: pipes, no group tasks
+    run(attrs.evolve(one, output=tmp_path / "three.csv", workers=2), progress=False)
+    assert shm["group"] == 0
+    for name in ("two.csv", "three.csv"):
+        assert (tmp_path / name).read_bytes() == (tmp_path / "one.csv").read_bytes()

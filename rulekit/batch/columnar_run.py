@@ -149,6 +149,31 @@ class TextBatch:
     path: str
 
 
+@attrs.frozen
+class GroupPiece:
+    """A row group of a Parquet file with no blank row (its statistics prove it), for a worker
+    to read itself: the main process then neither decodes nor moves its data."""
+    path: str
+    group: int
+    rows: int
+    before: int               # the file's rows before the group
+
+
+@attrs.frozen
+class GroupTask:
+    """A worker's task: read row group `group` (leaving out its first `skip` rows), decide it
+    batch by batch, numbered from position `first`, and write the lines into a file in
+    `directory` (spool.py), so that memory stays flat whatever the group's size."""
+    path: str
+    group: int
+    skip: int
+    rows: int                 # rows to decide: the group's, less `skip`
+    first: int
+    line: int                 # the file row number of the first row decided
+    batch_rows: int
+    directory: str | None = None
+
+
 def batches(pieces: Iterable[Any], plan: Any, skip: int, blank: list[int],
             chunk_size: int) -> Iterator[Any]:
     """The chunks of the run: a Batch for each Arrow piece (records, row numbers, where), and the
@@ -158,6 +183,13 @@ def batches(pieces: Iterable[Any], plan: Any, skip: int, blank: list[int],
     columns = [i for i, _, _, _, _ in plan.columns]
     position = 0
     for piece in pieces:
+        if isinstance(piece, GroupPiece):
+            if position + piece.rows > skip:
+                start = max(0, skip - position)
+                yield GroupTask(piece.path, piece.group, start, piece.rows - start, position + start,
+                                piece.before + start + 1, chunk_size * BATCH_FACTOR)
+            position += piece.rows
+            continue
         if isinstance(piece, TextPiece):
             if position + piece.count <= skip:
                 position += piece.count
@@ -200,15 +232,50 @@ def batches(pieces: Iterable[Any], plan: Any, skip: int, blank: list[int],
         position += rb.num_rows
 
 
-def parquet_pieces(path: Any, rows: int) -> Iterator[tuple]:
-    """A Parquet file's record batches, each with its rows' numbers (from 1)."""
+GROUP_ROWS_MAX = 1 << 17      # larger row groups are read by the main process, batch by batch
+
+
+def parquet_pieces(path: Any, rows: int, groups: bool = False) -> Iterator[Any]:
+    """A Parquet file's record batches, each with its rows' numbers (from 1). With `groups` (a
+    pool whose workers can write their lines to shared memory), a file of several row groups of
+    at most GROUP_ROWS_MAX rows gives each group whose statistics prove it has no blank row as a
+    GroupPiece, for a worker to read; other groups are read here."""
     import numpy as np
 
-    from rulekit.batch.readers import parquet_batches
-    line = 0
-    for rb in parquet_batches(path, rows):
-        yield rb, np.arange(line + 1, line + rb.num_rows + 1, dtype=np.int64), f"{path.name} row "
-        line += rb.num_rows
+    from rulekit.batch.readers import _parquet, need, parquet_batches
+    pq = need("pyarrow.parquet", "parquet", path)
+    meta = pq.ParquetFile(path).metadata
+    by_group = groups and meta.num_row_groups > 1 and all(
+        meta.row_group(g).num_rows <= GROUP_ROWS_MAX for g in range(meta.num_row_groups))
+    if not by_group:
+        line = 0
+        for rb in parquet_batches(path, rows):
+            yield rb, np.arange(line + 1, line + rb.num_rows + 1, dtype=np.int64), f"{path.name} row "
+            line += rb.num_rows
+        return
+    fields = pq.ParquetFile(path).schema_arrow
+    text = [_is_text(f.type) for f in fields]
+    before = 0
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        if group.num_columns == len(fields) and _no_blank_row(group, text):
+            yield GroupPiece(str(path), g, group.num_rows, before)
+        else:
+            line = before
+            for rb in _parquet(pq, path).iter_batches(batch_size=rows, row_groups=[g]):
+                yield rb, np.arange(line + 1, line + rb.num_rows + 1, dtype=np.int64), f"{path.name} row "
+                line += rb.num_rows
+        before += group.num_rows
+
+
+def _no_blank_row(group: Any, text: list[bool]) -> bool:
+    """Whether a row group's statistics prove that none of its rows is blank: one column that is
+    not text has no null (as _not_blank decides from the values)."""
+    for i in range(group.num_columns):
+        stats = group.column(i).statistics
+        if not text[i] and stats is not None and stats.has_null_count and stats.null_count == 0:
+            return True
+    return False
 
 
 def csv_pieces(path: Any, width: int, size: int, encoding: str = "utf-8") -> Iterator[Any]:
@@ -447,6 +514,39 @@ class Route:
                                                        STATUSES[code]] += int(count)
         rows = self.by_row(batch, np.flatnonzero(fallback), statuses, decisions)
         return ChunkOut(_splice(lines, fallback, rows, n), "", (), dict(statuses), dict(decisions), n)
+
+    def process_group(self, task: GroupTask) -> Any:
+        """A row group read here and decided batch by batch; its lines go to a file in the run's
+        shared-memory directory as they are made (kept in memory only if that file cannot be
+        written)."""
+        import pathlib
+
+        import numpy as np
+        import pyarrow.parquet as pq
+
+        from rulekit.batch import spool
+        from rulekit.batch.readers import _parquet
+        from rulekit.batch.run import ChunkOut
+        path = pathlib.Path(task.path)
+        statuses: collections.Counter = collections.Counter()
+        decisions: collections.Counter = collections.Counter()
+        sink = spool.OutputFile(task.directory)
+        position, line, skip = task.first, task.line, task.skip
+        for rb in _parquet(pq, path).iter_batches(batch_size=task.batch_rows, row_groups=[task.group]):
+            if skip:
+                cut = min(skip, rb.num_rows)
+                rb, skip = rb.slice(cut), skip - cut
+            if not rb.num_rows:
+                continue
+            n = rb.num_rows
+            out = self.process(Batch(rb.select(self.read), position, np.arange(line, line + n),
+                                     f"{path.name} row "))
+            sink.write(out.text if isinstance(out.text, bytes) else out.text.encode("utf-8"))
+            statuses.update(out.statuses)
+            decisions.update(out.decisions)
+            position, line = position + n, line + n
+        assert position == task.first + task.rows
+        return ChunkOut(sink.close(), "", (), dict(statuses), dict(decisions), task.rows)
 
     def parse(self, text: TextBatch) -> Batch | list:
         """A block of CSV lines as a Batch (parsed by Arrow), or as the row route's chunk when only

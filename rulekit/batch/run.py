@@ -214,9 +214,11 @@ class Worker:
         """The output of a chunk: a list of (position, where, cells) rows, or an Arrow batch of
         the columnar route (columnar_run.py)."""
         if not isinstance(chunk, list):
-            from rulekit.batch.columnar_run import Route
+            from rulekit.batch import columnar_run
             if self.columnar is None:
-                self.columnar = Route(self)
+                self.columnar = columnar_run.Route(self)
+            if isinstance(chunk, columnar_run.GroupTask):    # a Parquet row group, read here
+                return self.columnar.process_group(chunk)
             if isinstance(chunk, spool.Spooled):       # in and out through shared memory
                 out = self.columnar.process(chunk.open())
                 if isinstance(out.text, bytes):
@@ -465,13 +467,14 @@ def _route(job: Job, pack: Pack, local: Worker) -> str:
     return "columnar" if columnar_run.applies(job, pack, local) else "rows"
 
 
-def _batches(job: Job, local: Worker, skip: int, blank: list[int]) -> Iterator[Any]:
+def _batches(job: Job, local: Worker, skip: int, blank: list[int], groups: bool) -> Iterator[Any]:
     """The columnar route's chunks: Arrow batches of `chunk_size` x BATCH_FACTOR rows (and row
-    chunks for what only the csv module reads exactly)."""
+    chunks for what only the csv module reads exactly); with `groups`, Parquet row groups that
+    the workers read themselves."""
     from rulekit.batch import columnar_run as cr
     assert local.plan is not None
     rows = job.chunk_size * cr.BATCH_FACTOR
-    pieces = (cr.parquet_pieces(job.input, rows) if job.input.suffix.lower() == ".parquet" else
+    pieces = (cr.parquet_pieces(job.input, rows, groups) if job.input.suffix.lower() == ".parquet" else
               cr.csv_pieces(job.input, len(local.plan.header), rows * cr.CSV_LINE_BYTES,
                             job.encoding))
     return cr.batches(pieces, local.plan, skip, blank, job.chunk_size)
@@ -589,15 +592,15 @@ def run(job: Job, *, progress: bool | None = None,
         blank = [0]
         bar = None
         route = _route(job, pack, local)
-        work: Iterator[Any] = (_chunks(source.rows(), done, job.chunk_size, blank) if route == "rows"
-                               else _batches(job, local, done, blank))
         pool = None
         spooled = spool.Spool(None)
         try:
             pool = _pool(job.workers, spec, pack)
             if pool is not None and route == "columnar":
                 spooled = spool.Spool.open()
-                work = map(spooled.put, work)
+            work: Iterator[Any] = (
+                _chunks(source.rows(), done, job.chunk_size, blank) if route == "rows" else
+                map(spooled.put, _batches(job, local, done, blank, spooled.directory is not None)))
             results = _ordered(work, pool, job.workers, local)
             bar = _progress(source, done, job.lang, progress)
             for out in results:

@@ -99,7 +99,9 @@ class Spool:
     def put(self, chunk: Any) -> Any:
         """A columnar chunk (Batch or TextBatch) as Spooled; anything else (row chunks), or a
         chunk that cannot be written, as it is."""
-        from rulekit.batch.columnar_run import Batch, TextBatch
+        from rulekit.batch.columnar_run import Batch, GroupTask, TextBatch
+        if isinstance(chunk, GroupTask):                 # the worker reads the data itself
+            return attrs.evolve(chunk, directory=self.directory)
         if self.directory is None or not isinstance(chunk, (Batch, TextBatch)):
             return chunk
         self.count += 1
@@ -134,6 +136,42 @@ def put_output(directory: str, data: bytes) -> SpooledOutput | bytes:
             pathlib.Path(path).unlink(missing_ok=True)
         return data
     return SpooledOutput(path)
+
+
+class OutputFile:
+    """A worker's output for a large chunk, written as it is made: a file in the run's directory,
+    or (when there is none, or it cannot be written) bytes kept in memory."""
+
+    def __init__(self, directory: str | None) -> None:
+        self.parts: list[bytes] = []
+        self.file: IO[bytes] | None = None
+        self.path: str | None = None
+        if directory is not None:
+            try:
+                fd, self.path = tempfile.mkstemp(suffix=".csv", prefix="out-", dir=directory)
+                self.file = os.fdopen(fd, "wb")
+            except OSError:
+                self.path = None
+
+    def write(self, data: bytes) -> None:
+        if self.file is not None:
+            try:
+                self.file.write(data)
+                return
+            except OSError:                      # full: what is written so far comes back
+                self.file.close()
+                assert self.path is not None
+                self.parts.append(pathlib.Path(self.path).read_bytes())
+                os.unlink(self.path)
+                self.file = self.path = None
+        self.parts.append(data)
+
+    def close(self) -> SpooledOutput | bytes:
+        if self.file is not None:
+            self.file.close()
+            assert self.path is not None
+            return SpooledOutput(self.path)
+        return b"".join(self.parts)
 
 
 def append(out: IO[bytes], text: SpooledOutput) -> None:
