@@ -12,7 +12,9 @@ number, a yes/no in a number column, a NaN, a missing id...), a value so large t
 float arithmetic could differ, and every row the columnar function leaves (`Columns.fallback`) go
 through `Worker.row`, the row route itself, so error rows and undetermined rows are its own. The
 chunks travel through run.py's pool, journal and checkpoints unchanged; only what a chunk holds
-differs (a `Batch` instead of a list of rows).
+differs: a `Batch` instead of a list of rows, or, so that reading runs in every worker at once, a
+`TextBatch` (a block of CSV lines the worker parses) or a `GroupTask` (a Parquet row group the
+worker reads). With several workers the data moves through shared memory (spool.py).
 
 Parquet is read by Arrow. CSV (UTF-8, or GBK as Chinese spreadsheets save it) is read in blocks of
 lines: a block Arrow parses exactly as the csv module would (no quote, no empty line, no lone
