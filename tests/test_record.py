@@ -1,7 +1,11 @@
 """The household record: aliases, Chinese values, located errors, nothing coerced or ignored."""
 from __future__ import annotations
 
+import copy
+import datetime as dt
 import json
+import math
+import pathlib
 
 import attrs
 import pytest
@@ -11,7 +15,7 @@ from hypothesis import strategies as st
 from rulekit import RecordError, parse_household
 from rulekit.record import model as M
 from rulekit.record import schema
-from tests.strategies import partial_object
+from tests.strategies import partial_object, yuxi_record
 
 
 def _minimal(**extra: object) -> dict:
@@ -129,3 +133,93 @@ def test_fast_validator_agrees_with_jsonschema(rec: dict, data: st.DataObject) -
         canonical["members"][0][key] = data.draw(st.sampled_from([-1, "x", True, 1.5, [], {}]))
     expected = not any(True for _ in schema._validator().iter_errors(canonical))
     assert schema.schema_accepts(canonical) is expected
+
+
+def _objects(value: object) -> list[dict]:
+    """Every object (dict) in a record, the record first."""
+    found = []
+    if isinstance(value, dict):
+        found.append(value)
+        for v in value.values():
+            found += _objects(v)
+    elif isinstance(value, list):
+        for v in value:
+            found += _objects(v)
+    return found
+
+
+_HOSTILE = [math.nan, math.inf, 10 ** 400, -(10 ** 400), "2023-02-30", "2023-02-28", dt.date(2023, 1, 5),
+            (1, 2), "患有大病", "serious_illness", True, None, 1.5, -3, "", [], {}]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(partial_object(M.Household), yuxi_record()), st.data())
+def test_the_quick_way_for_canonical_records_equals_the_full_normalisation(
+        rec: dict, data: st.DataObject) -> None:
+    """A record already canonical and valid skips the alias walk (schema._already_canonical): on
+    generated records, with a value replaced by a hostile one or a key by an alias, the quick way
+    either declines or gives exactly what the full normalisation gives, and normalise() raises
+    exactly when the full one does, with the same problems."""
+    rec = copy.deepcopy(rec)
+    if data.draw(st.booleans()):               # already canonical (codes, not Chinese labels)
+        try:
+            rec = schema._normalise_full(rec)
+        except RecordError:
+            pass
+    for _ in range(data.draw(st.integers(0, 2))):
+        target = data.draw(st.sampled_from(_objects(rec)))      # the record, a section, a member...
+        key = data.draw(st.sampled_from(sorted(target) or ["id"]))
+        if data.draw(st.integers(0, 4)) == 0:               # the same field under an alias
+            alias = {"health": "A13", "name": "姓名", "wage_income": "A28"}.get(key, key + "_x")
+            target[alias] = target.pop(key, None)
+        else:
+            target[key] = data.draw(st.sampled_from(_HOSTILE))
+    before = copy.deepcopy(rec)
+    quick = schema._already_canonical(rec)
+    try:
+        full = schema._normalise_full(copy.deepcopy(rec))
+    except RecordError as e:
+        assert quick is None
+        with pytest.raises(RecordError) as again:
+            schema.normalise(rec)
+        assert [p.text("en") for p in again.value.problems] == [p.text("en") for p in e.problems]
+        return
+    if quick is not None:
+        assert quick == full
+        rec.setdefault("members", []).append({"age": 1})      # a copy: the caller's dict is its own
+        assert quick == full
+    assert schema.normalise(before) == full
+
+
+@pytest.mark.parametrize(("path", "value", "valid"), [
+    (("income", "wage_income"), math.nan, False),
+    (("income", "wage_income"), -math.inf, False),
+    (("income", "wage_income"), 10 ** 400, False),
+    (("income", "wage_income"), 10 ** 300, True),             # large, but a float holds it
+    (("collected_on",), "2023-02-30", False),
+    (("collected_on",), dt.date(2023, 2, 1), True),           # a date object: made ISO text
+    (("members", 0, "name"), "2023-02-30", True),            # text that looks like a date
+    (("members", 0, "health"), "患有大病", True),               # a Chinese value: made a code
+    (("members", 0, "A13"), "serious_illness", False),         # health given twice
+    (("members", 0, "birth_date"), "1980-01-01", False),       # with age: one or the other
+    (("local",), {"x": 1.5}, True),
+])
+def test_the_quick_way_declines_what_the_full_normalisation_changes_or_reports(
+        path: tuple, value: object, valid: bool) -> None:
+    import sys
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "benchmarks"))
+    import yuxi_households
+    rec = schema._normalise_full(yuxi_households.households(1, seed=3)[0])
+    assert schema._already_canonical(rec) == rec                   # canonical: the quick way
+    rec["members"][0]["age"] = 40
+    rec["members"][0].pop("birth_date", None)
+    target = rec
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = value
+    if not valid:
+        assert schema._already_canonical(rec) is None
+        with pytest.raises(RecordError):
+            schema.normalise(rec)
+    else:
+        assert schema.normalise(rec) == schema._normalise_full(copy.deepcopy(rec))

@@ -333,8 +333,72 @@ def _type_name(value: Any) -> str:
 
 # -- public ----------------------------------------------------------------------------------------
 
+class _NotPlain(Exception):
+    """A value the quick copy leaves to the full normalisation."""
+
+
+def _plain_copy(data: dict) -> dict:
+    """A copy of a dict of JSON values, or _NotPlain when a value may be something the full
+    normalisation changes or reports: a NaN or an infinity, an integer no float can hold, a text
+    written like a date that is no date (2023-02-30), a date object, a tuple, a key that is not
+    text."""
+    out = {}
+    for key, value in data.items():
+        c = value.__class__
+        if c is str:
+            if len(value) == 10 and value[4] == "-" and value[7] == "-":
+                try:
+                    dt.date.fromisoformat(value)
+                except ValueError:
+                    raise _NotPlain from None
+        elif c is float:
+            if value - value != 0:
+                raise _NotPlain
+        elif c is int:
+            if not -INT_LIMIT <= value <= INT_LIMIT:
+                raise _NotPlain
+        elif c is dict:
+            value = _plain_copy(value)
+        elif c is list:
+            value = [_plain_copy(v) if v.__class__ is dict else _plain_item(v) for v in value]
+        elif c is not bool and value is not None:
+            raise _NotPlain
+        if key.__class__ is not str:
+            raise _NotPlain
+        out[key] = value
+    return out
+
+
+def _plain_item(value: Any) -> Any:
+    """A list item that is not an object (an enum code): as it is, if plain."""
+    if value.__class__ in (str, bool, int) or value is None:
+        return _plain_copy({"": value})[""]
+    raise _NotPlain
+
+
+def _already_canonical(raw: dict) -> dict | None:
+    """The record itself (copied) when it is already canonical and valid, as records built from
+    a table's columns (batch/columns.py) and JSON written by other systems usually are: the
+    schema accepts it as it is, and nothing in it is what the full normalisation changes or
+    reports (see _plain_copy). Then normalise(raw) would return an equal dict; this takes a
+    quarter of the time. Else None."""
+    try:
+        _fast_validator()(raw)
+        copy = _plain_copy(raw)
+    except (fastjsonschema.JsonSchemaException, _NotPlain):
+        return None
+    return None if _semantic_problems(copy) else copy
+
+
 def normalise(raw: Any) -> dict:
     """Canonical, validated dict of a record; raises RecordError listing every problem."""
+    if raw.__class__ is dict and (canonical := _already_canonical(raw)) is not None:
+        return canonical
+    return _normalise_full(raw)
+
+
+def _normalise_full(raw: Any) -> dict:
+    """normalise, every step: aliases, Chinese values, dates, then the schema, reporting all."""
     problems: list[Problem] = []
     if not isinstance(raw, dict):
         raise RecordError([Problem(f"a household record must be an object (got {_type_name(raw)})",
@@ -358,7 +422,8 @@ def normalise(raw: Any) -> dict:
 def _semantic_problems(rec: dict) -> list[Problem]:
     """Checks the schema cannot express: facts that contradict each other."""
     out = []
-    for i, m in enumerate(rec.get("members") or []):
+    members = rec.get("members")
+    for i, m in enumerate(members if isinstance(members, list) else []):   # else: the schema says
         if not isinstance(m, dict):
             continue
         if m.get("age") is not None and isinstance(m.get("birth_date"), str):
