@@ -29,7 +29,7 @@ import pathlib
 import pickle
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import attrs
@@ -319,7 +319,7 @@ def plan_table(mapping: Mapping, header: Sequence[str], source: str,
         targets.append(target)
     names = tuple(str(h) if h is not None else "" for h in header)
     plan = Plan(source, names, tuple(targets), tuple(unheaded),
-                columns=tuple((i, names[i], tg.path, tg.kind, FROM_TEXT[tg.kind])
+                columns=tuple((i, names[i], tg.path, tg.kind, _from_text(tg))
                               for i, tg in enumerate(targets) if tg is not None))
     if plan.id_column() is None:
         problem("col_no_id", headers="、".join(KEY_HEADERS))
@@ -458,6 +458,25 @@ def _items_text(text: str) -> Any:
 FROM_TEXT = {"number": _number_text, "integer": _integer_text, "bool": _bool_text,
              "date": _date_text, "text": _text_text, "enum": _enum_text,
              "enum_list": _enum_list_text, "items": _items_text}
+
+
+def _from_text(target: Target) -> Callable[[str], Any]:
+    """FROM_TEXT for a column; for a field with a value list, a Chinese value becomes its code
+    here, as normalise would make it, so that the record is already canonical and takes
+    normalise's quick way (a value that is neither is left for normalise to report)."""
+    convert = FROM_TEXT[target.kind]
+    if target.enum is None or target.kind not in ("enum", "enum_list"):
+        return convert
+    codes = {zh: code for code, zh in M.ENUMS[target.enum].items() if zh not in M.ENUMS[target.enum]}
+
+    def coded(text: str) -> Any:
+        value = convert(text)
+        if value.__class__ is str:
+            return codes.get(value, value)
+        if value.__class__ is list:
+            return [codes.get(v, v) if v.__class__ is str else v for v in value]
+        return value
+    return coded
 
 
 def _json_list(text: str, objects: bool) -> list:
