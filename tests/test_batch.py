@@ -24,6 +24,7 @@ from rulekit.batch import BatchError, Job, run
 from rulekit.batch import columns as C
 from rulekit.batch.readers import need
 from rulekit.batch.run import Interrupted
+from rulekit.batch.run import part as part_path
 from rulekit.expr.values import Unknown
 from rulekit.record import model as M
 from rulekit.record.schema import normalise
@@ -455,6 +456,24 @@ def test_resume_refuses_a_different_run(tmp_path: pathlib.Path, records: list[di
         run(attrs.evolve(job, resume=True, as_of="2022-01-01"), progress=False)
 
 
+def kill_after(argv: list[str], out: pathlib.Path, rows: int) -> tuple[int, int]:
+    """Start `rulekit run argv` in its own process, kill it with SIGKILL once its journal records
+    `rows` rows written; (rows its last whole checkpoint records, the killed process's id)."""
+    proc = subprocess.Popen([sys.executable, "-c", CLI_SCRIPT, *argv], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    journal = part_path(out, ".journal")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "the run ended before it could be killed: " + proc.stderr.read().decode()
+        lines = journal.read_text(encoding="utf-8").splitlines() if journal.exists() else []
+        if len(lines) > 3 and json.loads(lines[-2])["rows"] >= rows:   # the last may be half written
+            break
+        time.sleep(0.005)
+    os.kill(proc.pid, signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL, proc.stderr.read().decode()
+    return json.loads(journal.read_text(encoding="utf-8").splitlines()[-2])["rows"], proc.pid
+
+
 def test_killed_run_resumes(tmp_path: pathlib.Path, records: list[dict]) -> None:
     """kill -9 in the middle of a run (any instant: between a write and its checkpoint too), then
     --resume: one row per input, in input order, no duplicate, no gap, equal to a clean run."""
@@ -463,19 +482,7 @@ def test_killed_run_resumes(tmp_path: pathlib.Path, records: list[dict]) -> None
     out = tmp_path / "o.csv"
     argv = ["run", "--pack", "yuxi", str(src), "-o", str(out), "--chunk-size", "20",
             "--checkpoint-seconds", "0.02", "--no-progress"]
-    proc = subprocess.Popen([sys.executable, "-c", CLI_SCRIPT, *argv], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    journal = tmp_path / "o.csv.journal"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "the run ended before it could be killed: " + proc.stderr.read().decode()
-        lines = journal.read_text(encoding="utf-8").splitlines() if journal.exists() else []
-        if len(lines) > 3 and json.loads(lines[-2])["rows"] >= 200:   # the last may be half written
-            break
-        time.sleep(0.01)
-    os.kill(proc.pid, signal.SIGKILL)
-    assert proc.wait() == -signal.SIGKILL, proc.stderr.read().decode()
-    done = json.loads(journal.read_text(encoding="utf-8").splitlines()[-2])["rows"]
+    done, _ = kill_after(argv, out, 200)
     assert 200 <= done < len(many)
     s = run(Job(pack="yuxi", input=src, output=out, resume=True, chunk_size=20), progress=False)
     assert s.resumed_from >= done and s.rows == len(many)

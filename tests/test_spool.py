@@ -163,32 +163,15 @@ def test_a_two_worker_run_killed_with_sigkill_resumes_exactly(tmp_path: pathlib.
     """kill -9 of the main process of a two-worker columnar run (batches and output in shared
     memory), then --resume with two workers: one row per input row, in order, the bytes of a
     clean run; the killed run's shared-memory directory is gone afterwards."""
-    import json
-    import signal
-    import subprocess
-    import sys
     import time
 
-    from tests.test_batch import CLI_SCRIPT
-    from tests.test_batch_columnar import ROOT
+    from tests.test_batch import kill_after
     rows = households(100_000, seed=43)
     src = parquet(tmp_path / "h.parquet", rows)
     out = tmp_path / "o.csv"
     argv = ["run", "--pack", str(WORKLOAD), str(src), "-o", str(out), "--as-of", AS_OF,
             "--chunk-size", "5", "--checkpoint-seconds", "0", "--workers", "2", "--no-progress"]
-    proc = subprocess.Popen([sys.executable, "-c", CLI_SCRIPT, *argv], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    journal = tmp_path / "o.csv.journal"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "the run ended before it could be killed: " + proc.stderr.read().decode()
-        lines = journal.read_text(encoding="utf-8").splitlines() if journal.exists() else []
-        if len(lines) > 3 and json.loads(lines[-2])["rows"] >= 3000:
-            break
-        time.sleep(0.005)
-    os.kill(proc.pid, signal.SIGKILL)
-    assert proc.wait() == -signal.SIGKILL
-    done = json.loads(journal.read_text(encoding="utf-8").splitlines()[-2])["rows"]
+    done, pid = kill_after(argv, out, 3000)
     assert 3000 <= done < len(rows)
     job = Job(pack=str(WORKLOAD), input=src, output=out, as_of=AS_OF, chunk_size=5, workers=2,
               resume=True)
@@ -198,7 +181,7 @@ def test_a_two_worker_run_killed_with_sigkill_resumes_exactly(tmp_path: pathlib.
     assert out.read_bytes() == (tmp_path / "clean.csv").read_bytes()
     time.sleep(0.5)                     # the killed run's workers see their pipe close and exit
     spool.Spool.open().close()
-    assert not list(spool.SHARED_MEMORY.glob(f"{spool.PREFIX}{proc.pid}-*"))
+    assert not list(spool.SHARED_MEMORY.glob(f"{spool.PREFIX}{pid}-*"))
 
 
 def grouped_parquet(path: pathlib.Path, rows: list[dict], types: dict, group_rows: int) -> pathlib.Path:
