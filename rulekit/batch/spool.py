@@ -126,16 +126,9 @@ class Spool:
 def put_output(directory: str, data: bytes) -> SpooledOutput | bytes:
     """A worker's output for a chunk as a file in the run's directory (or the bytes themselves
     when it cannot be written)."""
-    path = None
-    try:
-        fd, path = tempfile.mkstemp(suffix=".csv", prefix="out-", dir=directory)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-    except OSError:                 # full, or the run's directory already gone
-        if path is not None:
-            pathlib.Path(path).unlink(missing_ok=True)
-        return data
-    return SpooledOutput(path)
+    out = OutputFile(directory)
+    out.write(data)
+    return out.close()
 
 
 class OutputFile:
