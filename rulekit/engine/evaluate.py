@@ -5,6 +5,7 @@ read afterwards from the state this returns and never influences the outcome.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -59,33 +60,53 @@ class State:
 def flatten(canonical: dict) -> tuple[dict[str, Any], list[dict]]:
     """Household facts as one flat dict (sections lifted, unknown = absent) and member dicts."""
     env: dict[str, Any] = {}
-
-    def put(cls: type, data: dict, target: dict, path: str) -> None:
-        for f in attrs.fields(cls):
-            value = data.get(f.name)
-            meta = f.metadata
-            if "section" in meta:
-                put(M.SECTIONS[f.name], value or {}, target, f.name)
-                continue
-            if value is None:
-                continue
-            if meta["kind"] == M.DATE:
-                value = dt.date.fromisoformat(value)
-            elif meta["kind"] == "list":
-                item_cls = meta.get("item")
-                if item_cls is None:
-                    value = tuple(value)
-                else:
-                    prefix = f"{path}.{f.name}" if path and f.name != "members" else f.name
-                    rows = []
-                    for i, row in enumerate(value):
-                        item = {ITEM_PATH: f"{prefix}[{i}]"}
-                        put(item_cls, row, item, "")
-                        rows.append(item)
-                    value = rows
-            target[f.name] = value
-    put(M.Household, canonical, env, "")
+    _put(M.Household, canonical, env, "")
     return env, env.get("members", [])
+
+
+_SECTION, _DATE, _TUPLE, _ITEMS, _PLAIN = range(5)
+
+
+@functools.cache
+def _flat_fields(cls: type) -> tuple[tuple[str, int, Any], ...]:
+    """(name, how flatten takes it, the section or item class) of each field of `cls`, read
+    from the model once rather than from attrs metadata for every field of every household."""
+    out = []
+    for f in attrs.fields(cls):
+        meta = f.metadata
+        if "section" in meta:
+            out.append((f.name, _SECTION, M.SECTIONS[f.name]))
+        elif meta["kind"] == M.DATE:
+            out.append((f.name, _DATE, None))
+        elif meta["kind"] == "list":
+            item = meta.get("item")
+            out.append((f.name, _TUPLE if item is None else _ITEMS, item))
+        else:
+            out.append((f.name, _PLAIN, None))
+    return tuple(out)
+
+
+def _put(cls: type, data: dict, target: dict, path: str) -> None:
+    for name, how, inner in _flat_fields(cls):
+        value = data.get(name)
+        if how == _SECTION:
+            _put(inner, value or {}, target, name)
+            continue
+        if value is None:
+            continue
+        if how == _DATE:
+            value = dt.date.fromisoformat(value)
+        elif how == _TUPLE:
+            value = tuple(value)
+        elif how == _ITEMS:
+            prefix = f"{path}.{name}" if path and name != "members" else name
+            rows = []
+            for i, row in enumerate(value):
+                item = {ITEM_PATH: f"{prefix}[{i}]"}
+                _put(inner, row, item, "")
+                rows.append(item)
+            value = rows
+        target[name] = value
 
 
 def _ages(members: list[dict], ref: Any, record_id: Any, fixed: bool) -> None:
