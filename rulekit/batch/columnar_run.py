@@ -182,6 +182,7 @@ def batches(pieces: Iterable[Any], plan: Any, skip: int, blank: list[int],
     row route's chunks (lists of (position, where, cells)) for rows given as (where, cells). Blank
     rows are counted in `blank[0]` and take no position; rows before position `skip` (written by
     an interrupted run) are left out."""
+    from rulekit.batch.run import chunks
     columns = [i for i, _, _, _, _ in plan.columns]
     position = 0
     for piece in pieces:
@@ -202,19 +203,7 @@ def batches(pieces: Iterable[Any], plan: Any, skip: int, blank: list[int],
                 continue
             piece = _parsed(piece, len(plan.header))      # resumed inside it: sliced below
         if not isinstance(piece, tuple):
-            chunk: list = []
-            for where, cells in piece:
-                if cells is None:
-                    blank[0] += 1
-                    continue
-                if position >= skip:
-                    chunk.append((position, where, cells))
-                    if len(chunk) >= chunk_size:
-                        yield chunk
-                        chunk = []
-                position += 1
-            if chunk:
-                yield chunk
+            position = yield from chunks(piece, skip, chunk_size, blank, position)
             continue
         rb, lines, where = piece
         keep = _not_blank(rb)

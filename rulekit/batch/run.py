@@ -29,7 +29,7 @@ import pathlib
 import pickle
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import IO, Any
 
@@ -453,10 +453,13 @@ def _children(job: Job, pack: Pack, extra_sheets: list[Table]) -> tuple[list, li
     return sources, unread
 
 
-def _chunks(rows: Iterable[tuple[str, Any]], skip: int, size: int,
-            blank: list[int]) -> Iterator[list[tuple[int, str, Any]]]:
+def chunks(rows: Iterable[tuple[str, Any]], skip: int, size: int, blank: list[int],
+           position: int = 0) -> Generator[list[tuple[int, str, Any]], None, int]:
+    """The row route's chunks: lists of (position, where, payload) of at most `size` rows, rows
+    numbered from `position`. Blank rows (payload None) are counted in `blank[0]` and take no
+    position; rows before position `skip` (written by an interrupted run) are left out. Returns
+    the position after the last row (`yield from` gives it to the columnar route's batches)."""
     chunk: list[tuple[int, str, Any]] = []
-    position = 0
     for where, payload in rows:
         if payload is None:
             blank[0] += 1
@@ -469,6 +472,7 @@ def _chunks(rows: Iterable[tuple[str, Any]], skip: int, size: int,
         position += 1
     if chunk:
         yield chunk
+    return position
 
 
 def _route(job: Job, pack: Pack, local: Worker) -> str:
@@ -609,7 +613,7 @@ def run(job: Job, *, progress: bool | None = None,
             if pool is not None and route == "columnar":
                 spooled = spool.Spool.open()
             work: Iterator[Any] = (
-                _chunks(source.rows(), done, job.chunk_size, blank) if route == "rows" else
+                chunks(source.rows(), done, job.chunk_size, blank) if route == "rows" else
                 map(spooled.put, _batches(job, local, done, blank, spooled.directory is not None)))
             results = _ordered(work, pool, job.workers, local)
             bar = _progress(source, done, job.lang, progress)
