@@ -360,20 +360,13 @@ def _plain_copy(data: dict) -> dict:
         elif c is dict:
             value = _plain_copy(value)
         elif c is list:
-            value = [_plain_copy(v) if v.__class__ is dict else _plain_item(v) for v in value]
+            value = [_plain_copy(v) if v.__class__ is dict else _plain_copy({"": v})[""] for v in value]
         elif c is not bool and value is not None:
             raise _NotPlain
         if key.__class__ is not str:
             raise _NotPlain
         out[key] = value
     return out
-
-
-def _plain_item(value: Any) -> Any:
-    """A list item that is not an object (an enum code): as it is, if plain."""
-    if value.__class__ in (str, bool, int) or value is None:
-        return _plain_copy({"": value})[""]
-    raise _NotPlain
 
 
 def _already_canonical(raw: dict) -> dict | None:
