@@ -144,3 +144,22 @@ def test_packs_with_lists_or_dates_have_no_columnar_path() -> None:
     assert yuxi.compiled_columnar is None
     with pytest.raises(ValueError, match="no columnar path"):
         yuxi.evaluate_columns({}, as_of="2022-06-30")
+
+
+@pytest.mark.parametrize("change", [{}, {"wage": float("nan")}, {"size": 0}, {"size": -3},
+                                    {"wage": float("inf")}, {"car_price_last_year": 1e15}])
+def test_read_from_object_memory_or_not_the_same_rows_are_decided(pack, workload, monkeypatch,
+                                                                  change) -> None:
+    """Values object_memory reads as they are (NaN, infinity, below the minimum, 10**15): the
+    columnar path's own checks mark them exactly as when the records are read the plain way."""
+    records = workload.households(3000, seed=13)
+    records[1700].update(change)
+    fast_columns, fast_odd = columns_from_records(pack, records)
+    fast = pack.evaluate_columns(fast_columns, as_of="2021-01-01")
+    monkeypatch.setattr("rulekit.engine.object_memory._memory", lambda: None)
+    plain_columns, plain_odd = columns_from_records(pack, records)
+    plain = pack.evaluate_columns(plain_columns, as_of="2021-01-01")
+    assert all(np.array_equal(fast_columns[k], plain_columns[k], equal_nan=True) for k in pack.spec.facts)
+    assert np.array_equal(fast.fallback | fast_odd, plain.fallback | plain_odd)
+    assert list(np.flatnonzero(fast.fallback)) == ([1700] if change else [])
+    assert np.array_equal(fast.outcomes["monitoring"], plain.outcomes["monitoring"])

@@ -232,20 +232,26 @@ def _typed(values: Any, spec: dict, n: int) -> tuple[Any, Any]:
 def columns_from_records(pack: Any, records: Sequence[Mapping[str, Any]]) -> tuple[dict, Any]:
     """Columns from flat records, and a mask of the rows the per-row engine must take (a key the
     pack does not declare, an id that is not text). The common case (every record has exactly
-    the declared facts and a text id) is read, checked and converted at C speed: one itemgetter
-    per record, one numpy object array of every value (no per-column zip, which cost twice as
-    much), one look at the types of each group of facts of one type, and one conversion per
-    group. A group holding a value of another type goes to `_typed` column by column, which
-    marks those rows."""
+    the declared facts and a text id) is read, checked and converted at C speed by
+    `object_memory.read_records`; where that cannot be used, or declines a value, by one
+    itemgetter per record into one numpy object array of every value (no per-column zip, which
+    cost twice as much), one look at the types of each group of facts of one type, and one
+    conversion per group. A group holding a value of another type goes to `_typed` column by
+    column, which marks those rows."""
     import itertools
     import operator
 
     import numpy as np
+
+    from rulekit.engine.object_memory import read_records
     groups: dict[str, list[str]] = {}
     for name, spec in pack.spec.facts.items():
         groups.setdefault(spec["type"], []).append(name)
     names = [name for group in groups.values() for name in group]
     n, width = len(records), len(names) + 1
+    read = read_records(records, ["id", *names], ["text", *(pack.spec.facts[k]["type"] for k in names)])
+    if read is not None:
+        return dict(zip(names, read[1:])), np.zeros(n, dtype=bool)
     try:
         complete = set(map(len, records)) <= {width}      # with every key read below: exactly
         if complete:
