@@ -21,7 +21,6 @@ import numpy as np
 
 import rulekit
 from rulekit.engine import object_memory
-from rulekit.engine.columnar import columns_from_records
 
 BENCH_DIR = pathlib.Path(os.environ.get(
     "RULEKIT_BENCH_SHARED", pathlib.Path(__file__).resolve().parents[2] / "shared" / "bench"))
@@ -51,7 +50,7 @@ def main() -> int:
     prebuilt = {k: np.asarray([h[k] for h in households],
                               dtype=bool if facts[k]["type"] == "bool" else float) for k in facts}
     res = pack.evaluate_columns(prebuilt, as_of="2021-01-01")
-    read = pack.evaluate_columns(columns_from_records(pack, households)[0], as_of="2021-01-01")
+    read = pack.evaluate_records(households, as_of="2021-01-01")
     wrong = sum(1 for i, h in enumerate(households)
                 if not res.outcome("monitoring", i) == read.outcome("monitoring", i)
                 == workload.reference(h)["outcome"])
@@ -59,8 +58,7 @@ def main() -> int:
           f"left to the per-row engine")
 
     def from_dicts() -> None:
-        columns, odd = columns_from_records(pack, households)
-        pack.evaluate_columns(columns, as_of="2021-01-01")
+        pack.evaluate_records(households, as_of="2021-01-01")
 
     def plain() -> None:
         """The same with object memory not read (RULEKIT_OBJECT_MEMORY=0, or another interpreter):

@@ -163,3 +163,22 @@ def test_read_from_object_memory_or_not_the_same_rows_are_decided(pack, workload
     assert np.array_equal(fast.fallback | fast_odd, plain.fallback | plain_odd)
     assert list(np.flatnonzero(fast.fallback)) == ([1700] if change else [])
     assert np.array_equal(fast.outcomes["monitoring"], plain.outcomes["monitoring"])
+
+
+def test_evaluate_records_marks_every_row_it_leaves_to_evaluate(pack, workload) -> None:
+    """pack.evaluate_records decides a list of records at once; rows with an undeclared key, a
+    number as id, a yes/no as money or a missing fact are marked fallback, the others equal
+    reference() and evaluate()."""
+    records = workload.households(400, seed=17)
+    records[10]["extra"] = 1
+    records[20]["id"] = 20
+    records[30]["wage"] = True
+    del records[40]["dibao"]
+    res = pack.evaluate_records(records, as_of="2021-01-01")
+    assert list(np.flatnonzero(res.fallback)) == [10, 20, 30, 40]
+    rows = _per_row(pack, records)
+    for i in set(range(400)) - {10, 20, 30, 40}:
+        assert res.outcome("monitoring", i) == rows[i][0] == workload.reference(records[i])["outcome"]
+        assert res.computed["per_capita"][i] == pytest.approx(rows[i][2], rel=1e-12)
+    clean = pack.evaluate_records(workload.households(400, seed=17), as_of="2021-01-01")
+    assert not clean.fallback.any()

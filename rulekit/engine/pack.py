@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import pathlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -52,6 +52,17 @@ class Pack:
         one with evaluate()."""
         from rulekit.engine.columnar import evaluate_columns
         return evaluate_columns(self, columns, as_of)
+
+    def evaluate_records(self, records: Sequence[Mapping[str, Any]], *, as_of: Any) -> Any:
+        """Decide a list of flat records at once with the columnar path (flat-fact packs): the
+        outcomes, every rule's result and every computed value, one array per name. Rows it
+        cannot decide exactly as evaluate() would (a missing or wrong-typed value, a key the pack
+        does not declare, an id that is not text, a division by zero) are marked `fallback`:
+        evaluate those one by one with evaluate(), which decides or explains them."""
+        from rulekit.engine.columnar import columns_from_records, evaluate_columns
+        columns, odd = columns_from_records(self, records)
+        decided = evaluate_columns(self, columns, as_of)
+        return attrs.evolve(decided, fallback=decided.fallback | odd)
 
     @property
     def id(self) -> str:
