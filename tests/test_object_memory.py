@@ -142,3 +142,8 @@ def test_switched_off_by_the_environment() -> None:
     env = {**os.environ, "RULEKIT_OBJECT_MEMORY": "0"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "None"
+
+
+def test_a_first_record_with_keys_that_are_not_text_is_declined() -> None:
+    """Keys of mixed types cannot even be sorted; the batch is simply left to the plain way."""
+    assert read_records([{1: "x", "id": "户"}], ["id", "wage"], ["text", "number"]) is None

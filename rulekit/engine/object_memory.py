@@ -40,7 +40,6 @@ from typing import Any
 
 import attrs
 
-KINDS = ("text", "number", "integer", "bool")
 CHUNK = 1024           # rows per gather: the gathered words stay in the CPU caches
 _BASE = 8              # the view starts at address 8, not at the null address
 _WORDS = 1 << 53       # 2**56 bytes: every user-space address on x86-64 and arm64
@@ -148,7 +147,7 @@ def read_records(records: Sequence[Any], names: Sequence[str], kinds: Sequence[s
     to check, as they are for any column."""
     memory = memory or _memory()
     if memory is None or not records or type(records[0]) is not dict \
-            or sorted(records[0]) != sorted(names) or len(names) != len(kinds):
+            or records[0].keys() != set(names) or len(names) != len(kinds):
         return None
     import numpy as np
     layout, words = memory[0], memory[1]
@@ -220,6 +219,7 @@ def _values(layout: Layout, words: Any, floats: Any, digits: Any, items: Any, ki
                           out[at]) and not relaxed:
             return False
     return True
+
 
 def _numbers(layout: Layout, words: Any, floats: Any, digits: Any, items: Any, types: Any,
              floats_allowed: bool, out: Any) -> bool:
