@@ -289,6 +289,16 @@ def test_float_cells_are_cell(values: list[float]) -> None:
     assert columnar_run.float_cells(np.array(values, dtype=float)).to_pylist() == [cell(v) for v in values]
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.sampled_from(['a', ',', '"', '\r', '\n', ' ', '；', '是', "'", '\t'])))
+def test_a_field_is_quoted_as_the_csv_module_quotes_it(text: str) -> None:
+    """The answers' cells are quoted by _field, the row route's by the csv module as run.py
+    writes rows (its line end, CRLF, makes a lone CR quoted too): the same."""
+    out = io.StringIO()
+    csv.writer(out).writerow(["a", text, "b"])
+    assert out.getvalue() == f"a,{columnar_run._field(text)},b\r\n"
+
+
 def test_distinct_answers_beyond_63_bits() -> None:
     """Answers with more digits than an integer holds (a pack with many rules) are told apart
     by their bytes: rows share an index exactly when all their digits are equal."""

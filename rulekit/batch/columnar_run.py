@@ -34,8 +34,10 @@ import collections
 import csv
 import functools
 import io
+import itertools
 import math
 import pickle
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -52,6 +54,7 @@ _SPACE = "".join(f"\\x{{{ord(c):x}}}" for c in map(chr, range(0x3001)) if c.issp
 _BLANK_TEXT = f"^[{_SPACE}]*$"
 _PLAIN_NUMBER = r"^-?[0-9]{1,15}(\.[0-9]+)?$"   # numbers Arrow's cast reads as float() does
 _QUOTE = '[,"\r\n]'                            # what makes the csv module quote a field
+_NEEDS_QUOTES = re.compile(_QUOTE)
 
 _BOOL_TEXT = {"是": True, "否": False, "true": True, "false": False, "True": True,
               "False": False, "TRUE": True, "FALSE": False}
@@ -471,10 +474,10 @@ class Route:
         # decision one per outcome, then one per rule; radix of each digit
         self.radix = [len(o) + 1 if hit == "first" else 2 for _, hit, outs in self.decisions
                       for o in ([outs] if hit == "first" else outs)] + [2] * len(self.rules)
-        self.answers: dict[Any, tuple[str, tuple[int, ...]]] = {}   # digits key -> text, statuses
+        self.answers: dict[Any, tuple[bytes, tuple[int, ...]]] = {}   # digits key -> text, statuses
+        self.parts: dict[tuple, tuple[str, int]] = {}    # (decision, its digits) -> cells, status
 
     def process(self, batch: Batch | TextBatch) -> Any:
-        import numpy as np
 
         from rulekit.batch.run import ChunkOut
         if isinstance(batch, TextBatch):
@@ -482,6 +485,13 @@ class Route:
             if isinstance(parsed, list):
                 return self.worker.process(parsed)
             batch = parsed
+        data, statuses, decisions = self.decide(batch)
+        return ChunkOut(bytes(data), "", (), dict(statuses), dict(decisions), batch.records.num_rows)
+
+    def decide(self, batch: Batch) -> tuple[Any, collections.Counter, collections.Counter]:
+        """A batch's output lines (UTF-8, bytes or a view of Arrow's buffer) and its counts of
+        household and decision statuses."""
+        import numpy as np
         n = batch.records.num_rows
         facts, ids, fallback = self.columns(batch.records)
         try:
@@ -504,7 +514,7 @@ class Route:
                         (decisions if k else statuses)[(name, STATUSES[code]) if k else
                                                        STATUSES[code]] += int(count)
         rows = self.by_row(batch, np.flatnonzero(fallback), statuses, decisions)
-        return ChunkOut(_splice(lines, fallback, rows, n), "", (), dict(statuses), dict(decisions), n)
+        return _splice(lines, fallback, rows, n), statuses, decisions
 
     def process_group(self, task: GroupTask) -> Any:
         """A row group read here and decided batch by batch; its lines go to a file in the run's
@@ -523,18 +533,22 @@ class Route:
         decisions: collections.Counter = collections.Counter()
         sink = spool.OutputFile(task.directory)
         position, line, skip = task.first, task.line, task.skip
-        for rb in _parquet(pq, path).iter_batches(batch_size=task.batch_rows, row_groups=[task.group]):
+        # one thread: the other workers keep the other cores busy, and Arrow's threads cost CPU
+        # (up to twice the decoding's) for a wall time this worker does not gain
+        groups = _parquet(pq, path).iter_batches(batch_size=task.batch_rows, row_groups=[task.group],
+                                                 use_threads=False)
+        for rb in groups:
             if skip:
                 cut = min(skip, rb.num_rows)
                 rb, skip = rb.slice(cut), skip - cut
             if not rb.num_rows:
                 continue
             n = rb.num_rows
-            out = self.process(Batch(rb.select(self.read), position, np.arange(line, line + n),
-                                     f"{path.name} row "))
-            sink.write(out.text if isinstance(out.text, bytes) else out.text.encode("utf-8"))
-            statuses.update(out.statuses)
-            decisions.update(out.decisions)
+            data, counts, per_decision = self.decide(Batch(rb.select(self.read), position,
+                                                           np.arange(line, line + n), f"{path.name} row "))
+            sink.write(data)
+            statuses.update(counts)
+            decisions.update(per_decision)
             position, line = position + n, line + n
         assert position == task.first + task.rows
         return ChunkOut(sink.close(), "", (), dict(statuses), dict(decisions), task.rows)
@@ -608,37 +622,50 @@ class Route:
         keys, inverse, first = _distinct(digits, self.radix)
         if len(self.answers) > 100_000:
             self.answers.clear()
-        known = [self.answers.get(k) for k in keys.tolist()]
-        for u, hit in enumerate(known):
-            if hit is None:
-                row = int(first[u])
-                known[u] = self.answers[keys[u].item()] = self.format([int(d[row]) for d in digits])
+        keys = keys.tolist()
+        new = [u for u, key in enumerate(keys) if key not in self.answers]
+        if new:           # the digits of each new answer, read at its first row, column by column
+            rows = first[new]
+            for u, answer in zip(new, zip(*(d[rows].tolist() for d in digits))):
+                self.answers[keys[u]] = self.format(answer)
+        known = [self.answers[key] for key in keys]
         codes = np.array([c for _, c in known], dtype=np.int64).reshape(len(known), -1)
-        return texts([t for t, _ in known]).take(arrow(inverse)), codes[inverse]
+        return encoded([t for t, _ in known]).take(arrow(inverse)), codes[inverse]
 
-    def format(self, answer: list[int]) -> tuple[str, tuple[int, ...]]:
-        """The cells `status` .. `errors` of one answer (as Layout.csv_cells writes them, quoted
-        as the csv module quotes), and its status codes (household, then each decision)."""
-        digits = iter(answer)
-        cells: list[str] = []
-        codes = []
-        for _, hit, outs in self.decisions:
-            if hit == "first":
-                code = next(digits) - 1
-                held = [outs[code]] if code >= 0 else []
-                status = held[0].status if held else "undetermined"
-                cells += [held[0].id if held else "", held[0].label if held else ""]
-            else:
-                held = [o for o in outs if next(digits)]
-                status = household_status([o.status for o in held])
-                cells += [";".join(o.id for o in held), "；".join(o.label for o in held)]
-            cells += [status, "", "；".join(o.review for o in held if o.status == "needs_review")]
-            codes.append(STATUSES.index(status))
-        fired = " ".join(r for r in self.rules if next(digits))
-        household = household_status([STATUSES[c] for c in codes])
-        out = io.StringIO()
-        csv.writer(out, lineterminator="").writerow([household, ""] + cells + [fired, ""])
-        return out.getvalue(), (STATUSES.index(household), *codes)
+    def format(self, answer: tuple[int, ...]) -> tuple[bytes, tuple[int, ...]]:
+        """The cells `status` .. `errors` of one answer, UTF-8 (as Layout.csv_cells writes them,
+        quoted as the csv module quotes), and its status codes (household, then each decision).
+        A decision's cells depend on its own digits only: those are formatted once."""
+        parts, codes = [], []
+        at = 0
+        for i, (_, hit, outs) in enumerate(self.decisions):
+            width = 1 if hit == "first" else len(outs)
+            key = (i, answer[at:at + width])
+            part = self.parts.get(key)
+            if part is None:
+                part = self.parts[key] = self.decision_cells(key[1], hit, outs)
+            parts.append(part[0])
+            codes.append(part[1])
+            at += width
+        fired = " ".join(itertools.compress(self.rules, answer[at:]))
+        household = STATUSES[max(codes)] if codes else "decided"
+        return (",".join([household, "", *parts, _field(fired), ""]).encode("utf-8"),
+                (STATUSES.index(household), *codes))
+
+    @staticmethod
+    def decision_cells(answer: tuple[int, ...], hit: str, outs: list) -> tuple[str, int]:
+        """One decision's five cells (outcome, label, status, missing, review) as CSV text, and
+        its status code."""
+        if hit == "first":
+            held = [outs[answer[0] - 1]] if answer[0] else []
+            status = held[0].status if held else "undetermined"
+            cells = [held[0].id if held else "", held[0].label if held else ""]
+        else:
+            held = [o for o, d in zip(outs, answer) if d]
+            status = household_status([o.status for o in held])
+            cells = [";".join(o.id for o in held), "；".join(o.label for o in held)]
+        cells += [status, "", "；".join(o.review for o in held if o.status == "needs_review")]
+        return ",".join(map(_field, cells)), STATUSES.index(status)
 
     # -- the rows left to the row route --------------------------------------------------------------
 
@@ -794,6 +821,14 @@ def _quoted(text: Any) -> Any:
     return pc.if_else(need, quoted, text)
 
 
+def _field(text: str) -> str:
+    """One cell as the csv module writes it (minimal quoting): quoted, quotes doubled, when it
+    holds a comma, a quote or a line break."""
+    if _NEEDS_QUOTES.search(text) is None:
+        return text
+    return '"' + text.replace('"', '""') + '"'
+
+
 def _distinct(digits: list, radix: list[int]) -> tuple[Any, Any, Any]:
     """(distinct rows as keys, each row's index among them, the first row of each) of columns
     of small integers, each below its `radix`: one integer per row when they fit in 63 bits,
@@ -813,8 +848,9 @@ def _distinct(digits: list, radix: list[int]) -> tuple[Any, Any, Any]:
     return keys, inverse.ravel(), first
 
 
-def _splice(lines: Any, fallback: Any, rows: list[str], n: int) -> bytes:
-    """The chunk's output: the vectorised lines, with the row route's lines in their places."""
+def _splice(lines: Any, fallback: Any, rows: list[str], n: int) -> bytes | memoryview:
+    """The chunk's output: the vectorised lines, with the row route's lines in their places (a
+    view of Arrow's buffer, not a copy)."""
     import numpy as np
     import pyarrow.compute as pc
     if lines is None:
@@ -822,7 +858,7 @@ def _splice(lines: Any, fallback: Any, rows: list[str], n: int) -> bytes:
     if rows:
         lines = pc.replace_with_mask(lines, arrow(fallback), texts(rows))
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset:lines.offset + n + 1]
-    return memoryview(lines.buffers()[2])[offsets[0]:offsets[-1]].tobytes()
+    return memoryview(lines.buffers()[2])[offsets[0]:offsets[-1]]
 
 
 # -- Arrow <-> numpy without pyarrow's conversions ---------------------------------------------------
@@ -860,6 +896,18 @@ def texts(strings: list[str]) -> Any:
     import numpy as np
     import pyarrow as pa
     data = [s.encode("utf-8") for s in strings]
+    offsets = np.zeros(len(data) + 1, dtype=np.int64)
+    np.cumsum([len(d) for d in data], out=offsets[1:])
+    small = offsets[-1] < 2 ** 31
+    return pa.Array.from_buffers(pa.string() if small else pa.large_string(), len(data),
+                                 [None, pa.py_buffer(offsets.astype(np.int32) if small else offsets),
+                                  pa.py_buffer(b"".join(data))])
+
+
+def encoded(data: list[bytes]) -> Any:
+    """UTF-8 texts as an Arrow text array."""
+    import numpy as np
+    import pyarrow as pa
     offsets = np.zeros(len(data) + 1, dtype=np.int64)
     np.cumsum([len(d) for d in data], out=offsets[1:])
     small = offsets[-1] < 2 ** 31
