@@ -289,6 +289,54 @@ def test_float_cells_are_cell(values: list[float]) -> None:
     assert columnar_run.float_cells(np.array(values, dtype=float)).to_pylist() == [cell(v) for v in values]
 
 
+VALUE = st.one_of(st.floats(), st.floats(-1e6, 1e6).map(lambda x: round(x, 2)),
+                  st.integers(-2 ** 53, 2 ** 53).map(float), st.floats(1e-6, 1e-3), st.floats(1e9, 1e17),
+                  st.sampled_from([0.0, -0.0, 1e-4, 1e15, 1e16, 999999999999999.9, 5e-324]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 4).flatmap(lambda k: st.lists(st.lists(VALUE, min_size=k, max_size=k),
+                                                    min_size=1, max_size=30)))
+def test_value_lines_are_the_cells_of_each_row(rows: list[list[float]]) -> None:
+    """orjson's matrix, mended, writes each row's values as cell() does, joined by commas and
+    ended by CRLF; rows with a value too large or not finite are marked for the row route
+    (value_cells marks the same)."""
+    pytest.importorskip("orjson")
+    n, k = len(rows), len(rows[0])
+    columns = [np.array([r[j] for r in rows]) for j in range(k)]
+    text, bad = columnar_run.number_lines(columns, n)
+    expected_bad = [not all(abs(v) < 1e15 for v in r) for r in rows]
+    assert bad.tolist() == expected_bad
+    for r, line, b in zip(rows, text.to_pylist(), expected_bad):
+        if not b:
+            assert line == ",".join(cell(v) for v in r) + "\r\n"
+    assert (np.any([columnar_run.value_cells(c, n)[1] for c in columns], axis=0) == bad).all()
+
+
+def test_value_lines_take_numbers_only() -> None:
+    """A yes/no value column, or no value at all, is left to value_cells (None)."""
+    pytest.importorskip("orjson")
+    assert columnar_run.number_lines([np.array([1.5]), np.array([True])], 1) is None
+    assert columnar_run.number_lines([], 1) is None
+    text, bad = columnar_run.number_lines([np.array([3, 4]), np.float64(2.5)], 2)  # ints, a constant
+    assert text.to_pylist() == ["3,2.5\r\n", "4,2.5\r\n"] and not bad.any()
+
+
+def test_without_orjson_the_values_are_cast_by_arrow_to_the_same_bytes(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The two ways of writing the value cells give the same file."""
+    rows, types = with_bad_rows(households(1500, seed=3))
+    src = parquet(tmp_path / "h.parquet", rows, types)
+    job = Job(pack=str(WORKLOAD), input=src, output=tmp_path / "o.csv", as_of=AS_OF, chunk_size=10)
+    fast = run(job, progress=False)
+    plain_job = attrs.evolve(job, output=tmp_path / "plain.csv")
+    with monkeypatch.context() as m:
+        m.setattr(columnar_run, "number_lines", lambda values, n: None)
+        plain = run(plain_job, progress=False)
+    assert fast.route == plain.route == "columnar"
+    assert job.output.read_bytes() == plain_job.output.read_bytes()
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(st.sampled_from(['a', ',', '"', '\r', '\n', ' ', '；', '是', "'", '\t'])))
 def test_a_field_is_quoted_as_the_csv_module_quotes_it(text: str) -> None:
