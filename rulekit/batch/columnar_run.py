@@ -624,8 +624,9 @@ class Route:
                 digits += [np.broadcast_to(cols.hits[name][o.id], (n,)) for o in outs]
         digits += [np.broadcast_to(cols.rules[r], (n,)) for r in self.rules]
         keys, inverse, first = _distinct(digits, self.radix)
-        if len(self.answers) > 100_000:
+        if len(self.answers) > 100_000:       # memory stays flat however varied the answers
             self.answers.clear()
+            self.parts.clear()
         keys = keys.tolist()
         new = [u for u, key in enumerate(keys) if key not in self.answers]
         if new:           # the digits of each new answer, read at its first row, column by column
