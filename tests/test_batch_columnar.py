@@ -338,6 +338,34 @@ def test_without_orjson_the_values_are_cast_by_arrow_to_the_same_bytes(
 
 
 @settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(st.sampled_from(list("0123456789.-+e \n是１")), max_size=20),
+                          st.from_regex(columnar_run._PLAIN_NUMBER, fullmatch=True)), min_size=1, max_size=40),
+       st.integers(0, 5), st.booleans())
+def test_plain_numbers_are_the_patterns_matches(cells: list, cut: int, large: bool) -> None:
+    """plain_numbers reads the bytes as the regular expression _PLAIN_NUMBER (Arrow's RE2) reads
+    the text, nulls matching nothing, in slices and large text too."""
+    import pyarrow.compute as pc
+    column = pa.array(cells, pa.large_string() if large else pa.string()).slice(min(cut, len(cells) - 1))
+    expected = pc.and_kleene(pc.match_substring_regex(column, columnar_run._PLAIN_NUMBER), column.is_valid())
+    assert columnar_run.plain_numbers(column).tolist() == expected.to_pylist()
+
+
+def test_plain_numbers_at_the_bounds() -> None:
+    """14, 15 and 16 whole digits, with and without a minus or a fraction; a lone point, minus
+    or empty cell; the same answers as the pattern."""
+    import pyarrow.compute as pc
+    cells = ["12345678901234", "123456789012345", "1234567890123456", "-123456789012345",
+             "-1234567890123456", "123456789012345.5", "1234567890123456.5", "0.5", ".5", "5.",
+             "-", ".", "", "-0", "--1", "1-", "1.2.3", "0000000000000001", None]
+    column = pa.array(cells)
+    expected = pc.and_kleene(pc.match_substring_regex(column, columnar_run._PLAIN_NUMBER), column.is_valid())
+    got = columnar_run.plain_numbers(column).tolist()
+    assert got == expected.to_pylist()
+    assert got == [True, True, False, True, False, True, False, True, False, False,
+                   False, False, False, True, False, False, False, False, False]
+
+
+@settings(max_examples=300, deadline=None)
 @given(st.text(st.sampled_from(['a', ',', '"', '\r', '\n', ' ', '；', '是', "'", '\t'])))
 def test_a_field_is_quoted_as_the_csv_module_quotes_it(text: str) -> None:
     """The answers' cells are quoted by _field, the row route's by the csv module as run.py
