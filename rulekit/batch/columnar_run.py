@@ -478,7 +478,6 @@ class Route:
         self.parts: dict[tuple, tuple[str, int]] = {}    # (decision, its digits) -> cells, status
 
     def process(self, batch: Batch | TextBatch) -> Any:
-
         from rulekit.batch.run import ChunkOut
         if isinstance(batch, TextBatch):
             parsed = self.parse(batch)
@@ -898,7 +897,6 @@ def _ended_rows(data: Any, whole: Any) -> Any:
     each value `whole` marks dropped (cell() writes 3.0 as 3); None if the bytes are not laid
     out so, which every mend checks first."""
     import numpy as np
-    import pyarrow as pa
     n, k = whole.shape
     body = data[2:]           # v,v],[v,v]]  : k commas a row, the last row's k-th one put at "]]"
     if len(body) < 2 or body[-1] != ord("]"):
@@ -927,10 +925,7 @@ def _ended_rows(data: Any, whole: Any) -> Any:
     out[ends - 1] = ord("\n")
     offsets = np.zeros(n + 1, dtype=np.int64)
     offsets[1:] = ends
-    small = len(out) < 2 ** 31
-    return pa.Array.from_buffers(pa.string() if small else pa.large_string(), n,
-                                 [None, pa.py_buffer(offsets.astype(np.int32) if small else offsets),
-                                  pa.py_buffer(out)])
+    return _text_array(offsets, out)
 
 
 def float_cells(values: Any) -> Any:
@@ -1036,27 +1031,26 @@ def arrow(values: Any) -> Any:
 
 def texts(strings: list[str]) -> Any:
     """Python strings as an Arrow text array."""
-    import numpy as np
-    import pyarrow as pa
-    data = [s.encode("utf-8") for s in strings]
-    offsets = np.zeros(len(data) + 1, dtype=np.int64)
-    np.cumsum([len(d) for d in data], out=offsets[1:])
-    small = offsets[-1] < 2 ** 31
-    return pa.Array.from_buffers(pa.string() if small else pa.large_string(), len(data),
-                                 [None, pa.py_buffer(offsets.astype(np.int32) if small else offsets),
-                                  pa.py_buffer(b"".join(data))])
+    return encoded([s.encode("utf-8") for s in strings])
 
 
 def encoded(data: list[bytes]) -> Any:
     """UTF-8 texts as an Arrow text array."""
     import numpy as np
-    import pyarrow as pa
     offsets = np.zeros(len(data) + 1, dtype=np.int64)
     np.cumsum([len(d) for d in data], out=offsets[1:])
+    return _text_array(offsets, b"".join(data))
+
+
+def _text_array(offsets: Any, data: Any) -> Any:
+    """An Arrow text array of the UTF-8 `data` cut at `offsets` (int64, one more than the texts):
+    32-bit offsets while they fit, else large text."""
+    import numpy as np
+    import pyarrow as pa
     small = offsets[-1] < 2 ** 31
-    return pa.Array.from_buffers(pa.string() if small else pa.large_string(), len(data),
+    return pa.Array.from_buffers(pa.string() if small else pa.large_string(), len(offsets) - 1,
                                  [None, pa.py_buffer(offsets.astype(np.int32) if small else offsets),
-                                  pa.py_buffer(b"".join(data))])
+                                  pa.py_buffer(data)])
 
 
 def text_scalar(text: str) -> Any:
